@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "stackrec",
+  products: [
+    .library(name: "StackRec", targets: ["StackRec"]),
+    .executable(name: "stackrec-precompute", targets: ["stackrec-precompute"]),
+    .executable(name: "stackrec-blend", targets: ["stackrec-blend"]),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CSQLite",
+      providers: [.apt(["libsqlite3-dev"])]
+    ),
+    .systemLibrary(
+      name: "CZlib",
+      providers: [.apt(["zlib1g-dev"])]
+    ),
+    .target(
+      name: "StackRec",
+      dependencies: ["CSQLite", "CZlib"]
+    ),
+    .executableTarget(
+      name: "stackrec-precompute",
+      dependencies: ["StackRec"]
+    ),
+    .executableTarget(
+      name: "stackrec-blend",
+      dependencies: ["StackRec"]
+    ),
+    .testTarget(
+      name: "StackRecTests",
+      dependencies: ["StackRec"]
+    ),
+    .testTarget(
+      name: "StackRecEndToEndTests",
+      dependencies: ["StackRec"]
+    ),
+  ]
+)

@@ -1,0 +1,110 @@
+/// The evaluation report: what was run, on what, and how accurate it was.
+///
+/// `json` is written to `report.json`; `table` is printed on standard output.
+public struct Report: Sendable {
+  public var json: JSONValue
+  public var table: String
+
+  /// Describes the dataset and how it was loaded.
+  public struct DatasetSummary: Sendable {
+    public var source: String
+    public var fingerprint: String
+    public var ratings: Int
+    public var users: Int
+    public var items: Int
+    public var droppedDuplicates: Int
+    public var ratingScale: ClosedRange<Float>
+  }
+
+  public init(
+    dataset: DatasetSummary, splitDescription: JSONValue, parameters: JSONValue,
+    result: ExperimentResult, extra: [(String, JSONValue)] = []
+  ) {
+    func byKey(_ value: (Accuracy) -> Double) -> JSONValue {
+      .object(result.test.map { ($0.key, .number(rounded(value($0)))) })
+    }
+    let weights = zip(result.models, result.stacker.weights).map {
+      ($0.key, JSONValue.number($1))
+    }
+    var members: [(String, JSONValue)] = [
+      ("format", .string("stackrec-report/1")),
+      ("created_at", .string(Logger.timestamp())),
+      (
+        "dataset",
+        .object([
+          ("source", .string(dataset.source)),
+          ("fingerprint", .string(dataset.fingerprint)),
+          ("ratings", .integer(dataset.ratings)),
+          ("users", .integer(dataset.users)),
+          ("items", .integer(dataset.items)),
+          ("dropped_duplicates", .integer(dataset.droppedDuplicates)),
+          (
+            "rating_scale",
+            .array([
+              .number(Double(dataset.ratingScale.lowerBound)),
+              .number(Double(dataset.ratingScale.upperBound)),
+            ])
+          ),
+        ])
+      ),
+      (
+        "split",
+        .object([
+          ("base_train", .integer(result.splitSizes.baseTrain)),
+          ("meta_train", .integer(result.splitSizes.metaTrain)),
+          ("test", .integer(result.splitSizes.test)),
+          ("protocol", splitDescription),
+        ])
+      ),
+      ("parameters", parameters),
+      ("test_rmse", byKey(\.rmse)),
+      ("test_rmse_clipped", byKey(\.rmseClipped)),
+      ("test_mae", byKey(\.mae)),
+      ("test_mae_clipped", byKey(\.maeClipped)),
+      (
+        "meta_train_rmse",
+        .object(result.models.map { ($0.key, .number(rounded(result.metaRMSE[$0.key]!))) })
+      ),
+      (
+        "meta_model",
+        .object([
+          ("intercept", .number(result.stacker.intercept)),
+          ("weights", .object(weights)),
+        ])
+      ),
+      ("mf_train_rmse_by_epoch", .array(result.mfEpochRMSE.map { .number(rounded($0)) })),
+    ]
+    members += extra
+    json = .object(members)
+    table = Report.table(result)
+  }
+
+  /// The test accuracy table, best RMSE first, with the meta-model below.
+  static func table(_ result: ExperimentResult) -> String {
+    let rows = result.test.sorted { $0.rmse < $1.rmse }
+    var text = "model      test RMSE   clipped RMSE   test MAE   clipped MAE\n"
+    for row in rows {
+      text += row.key.padding(to: 11)
+      text += format(row.rmse).padding(to: 12)
+      text += format(row.rmseClipped).padding(to: 15)
+      text += format(row.mae).padding(to: 11)
+      text += format(row.maeClipped) + "\n"
+    }
+    text += "\nmeta-model: intercept \(format(result.stacker.intercept))"
+    for (model, weight) in zip(result.models, result.stacker.weights) {
+      text += ", \(model.key) \(format(weight))"
+    }
+    return text + "\n"
+  }
+}
+
+/// Rounds a metric to 9 decimals, enough for any comparison and short in JSON.
+func rounded(_ value: Double) -> Double {
+  (value * 1e9).rounded() / 1e9
+}
+
+extension String {
+  func padding(to width: Int) -> String {
+    count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+  }
+}

@@ -1,0 +1,4 @@
+import Glibc
+import StackRec
+
+exit(PrecomputeCommand.main(CommandLine.arguments))
