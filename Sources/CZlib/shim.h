@@ -9,4 +9,11 @@ static inline int stackrec_inflate_init2(z_streamp stream, int window_bits) {
   return inflateInit2(stream, window_bits);
 }
 
+// deflateInit2 is a macro for the same reason.
+static inline int stackrec_deflate_init2(
+    z_streamp stream, int level, int method, int window_bits, int memory_level,
+    int strategy) {
+  return deflateInit2(stream, level, method, window_bits, memory_level, strategy);
+}
+
 #endif
