@@ -39,6 +39,17 @@ public enum PrecomputeCommand {
       help: "Standard deviation of the initial factors (default 0.1)."),
     OptionSpec(
       "--report-dir", ["DIR"], help: "Directory for report.json (default: artifacts)."),
+    OptionSpec(
+      "--out", ["PATH"],
+      help: "Feature store to write (default: artifacts/feature-store.sqlite)."),
+    OptionSpec(
+      "--serve-fit", ["all|base"],
+      help: "Serve models refitted on all ratings (all, the default) or exactly as evaluated "
+        + "on base-train (base)."),
+    OptionSpec("--no-store", help: "Evaluate only; write no feature store."),
+    OptionSpec(
+      "--wait-lock",
+      help: "Wait for another precompute writing the same store instead of failing."),
     OptionSpec("--quiet", help: "Log only warnings and errors."),
   ]
 
@@ -52,6 +63,9 @@ public enum PrecomputeCommand {
     public var metaFraction = 0.2
     public var models = ModelConfiguration()
     public var reportDirectory = "artifacts"
+    public var storePath: String? = "artifacts/feature-store.sqlite"
+    public var serveFit = ServeFit.all
+    public var waitForLock = false
     public var quiet = false
     public var showHelp = false
   }
@@ -138,6 +152,15 @@ public enum PrecomputeCommand {
     }
     settings.models.mf.seed = settings.seed
     if let directory = options.string("--report-dir") { settings.reportDirectory = directory }
+    if let path = options.string("--out") { settings.storePath = path }
+    if let fit = try options.choice("--serve-fit", from: ServeFit.allCases.map(\.rawValue)) {
+      settings.serveFit = ServeFit(rawValue: fit)!
+    }
+    if options.has("--no-store") {
+      if options.has("--out") { throw UsageError("--out and --no-store cannot be combined") }
+      settings.storePath = nil
+    }
+    settings.waitForLock = options.has("--wait-lock")
     settings.quiet = options.has("--quiet")
     return settings
   }
@@ -207,6 +230,13 @@ public enum PrecomputeCommand {
     let result = Experiment.run(
       dataset: dataset, split: split, configuration: settings.models, logger: logger)
 
+    var storeFields: [(String, JSONValue)] = []
+    if let storePath = settings.storePath {
+      storeFields = try writeStore(
+        dataset: dataset, split: split, result: result, settings: settings, path: storePath,
+        logger: logger)
+    }
+
     let summary = Report.DatasetSummary(
       source: describe(settings.source), fingerprint: dataset.fingerprint,
       ratings: dataset.ratings.count, users: dataset.userCount, items: dataset.itemCount,
@@ -219,13 +249,65 @@ public enum PrecomputeCommand {
     let report = Report(
       dataset: summary, splitDescription: splitDescription,
       parameters: parametersJSON(settings), result: result,
-      extra: [("timings_seconds", .object(timings))])
+      extra: [("timings_seconds", .object(timings))]
+        + (storeFields.isEmpty ? [] : [("store", .object(storeFields))]))
 
     try createDirectories(settings.reportDirectory)
     let reportPath = joinPath(settings.reportDirectory, "report.json")
     try writeFileAtomically(reportPath, Array((report.json.serialized() + "\n").utf8))
     print(report.table, terminator: "")
     logger.info("wrote report", ["path": reportPath, "seconds": formatSeconds(total.seconds)])
+  }
+
+  /// Fits the served models, scores every pair and publishes the store.
+  ///
+  /// - Returns: the report's `store` section.
+  static func writeStore(
+    dataset: Dataset, split: Split, result: ExperimentResult, settings: Settings, path: String,
+    logger: Logger
+  ) throws -> [(String, JSONValue)] {
+    let stopwatch = Stopwatch()
+    let training: TrainingSet
+    let models: [any RatingModel]
+    switch settings.serveFit {
+    case .base:
+      training = TrainingSet(dataset: dataset, rows: split.baseTrain)
+      models = result.models
+    case .all:
+      training = TrainingSet(dataset: dataset, rows: Array(0..<dataset.ratings.count))
+      logger.info("refitting the base models on all ratings", ["rows": training.ratings.count])
+      models = Experiment.fitBaseModels(training, configuration: settings.models, logger: logger)
+    }
+    let fitSeconds = stopwatch.seconds
+
+    let scoring = Stopwatch()
+    let content = FeatureStoreBuilder.content(
+      dataset: dataset, training: training, models: models,
+      blend: BlendModel(result.stacker), serveFit: settings.serveFit, logger: logger)
+    let scoreSeconds = scoring.seconds
+
+    let summary = try FeatureStoreWriter.write(
+      content, to: path, waitForLock: settings.waitForLock)
+    logger.info(
+      "published feature store",
+      [
+        "path": path, "bytes": summary.bytes,
+        "ratio_to_raw_float32": format(summary.ratio, decimals: 4),
+        "encode_seconds": formatSeconds(summary.encodeSeconds),
+        "write_seconds": formatSeconds(summary.writeSeconds),
+      ])
+    return [
+      ("path", .string(path)),
+      ("serve_fit", .string(settings.serveFit.rawValue)),
+      ("bytes", .integer(summary.bytes)),
+      ("raw_float32_bytes", .integer(summary.rawScoreBytes)),
+      ("ratio_to_raw", .number(rounded(summary.ratio))),
+      ("blob_bytes", .integer(summary.blobBytes)),
+      ("fit_seconds", .number(rounded(fitSeconds))),
+      ("score_seconds", .number(rounded(scoreSeconds))),
+      ("encode_seconds", .number(rounded(summary.encodeSeconds))),
+      ("write_seconds", .number(rounded(summary.writeSeconds))),
+    ]
   }
 
   /// Rejects a split whose training or test part is empty.

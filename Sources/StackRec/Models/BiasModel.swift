@@ -76,4 +76,19 @@ public struct BiasModel: RatingModel {
       }
     }
   }
+
+  /// `base(u, i) = (mu + b_u) * 1 + 1 * b_i`, exact for every pair.
+  public func scoreBasis() -> ScoreBasis? {
+    var userTerms: [Float] = []
+    userTerms.reserveCapacity(userCount * 2)
+    for user in 0..<userCount {
+      userTerms += [Float(globalMean + (userKnown[user] ? userBiases[user] : 0)), 1]
+    }
+    var itemTerms: [Float] = []
+    itemTerms.reserveCapacity(itemCount * 2)
+    for item in 0..<itemCount {
+      itemTerms += [1, Float(itemKnown[item] ? itemBiases[item] : 0)]
+    }
+    return ScoreBasis(rank: 2, userTerms: userTerms, itemTerms: itemTerms)
+  }
 }

@@ -37,12 +37,12 @@ public struct ItemKNNModel: RatingModel {
 
   public let configuration: Configuration
   public let globalMean: Double
-  private let byUser: SparseMatrix
-  private let byItem: SparseMatrix
+  let byUser: SparseMatrix
+  let byItem: SparseMatrix
   /// `r_uj / |R[:, j]|` for each entry of `byUser`, so that accumulating
   /// `r_vi * weights` over `i`'s raters gives `sim(i, j) * |R[:, i]|`. The
   /// constant factor `|R[:, i]|` cancels in the weighted mean.
-  private let normalizedByUser: [Float]
+  let normalizedByUser: [Float]
 
   public var userCount: Int { byUser.rowCount }
   public var itemCount: Int { byItem.rowCount }
@@ -80,9 +80,9 @@ public struct ItemKNNModel: RatingModel {
   public func predict(user: Int32, item: Int32) -> Prediction {
     let fallback = Fallback(userKnown: isKnown(user: user), itemKnown: isKnown(item: item))
     guard fallback == .none else { return Prediction(globalMean, fallback: fallback) }
-    var workspace = Workspace(itemCount: itemCount)
-    fillSimilarityRow(item: Int(item), workspace: &workspace)
-    return Prediction(predictFromRow(user: Int(user), workspace: &workspace))
+    let workspace = makeWorkspace()
+    fillSimilarityRow(item: Int(item), workspace: workspace)
+    return Prediction(predictFromRow(user: Int(user), workspace: workspace))
   }
 
   public func predict(users: [Int32], items: [Int32]) -> [Double] {
@@ -101,12 +101,12 @@ public struct ItemKNNModel: RatingModel {
       let shared = SharedBuffer(output)
       // Each worker writes only the positions requested for its items.
       parallelChunks(requestedItems.count) { chunk in
-        var workspace = Workspace(itemCount: self.itemCount)
+        let workspace = self.makeWorkspace()
         for item in requestedItems[chunk] {
-          self.fillSimilarityRow(item: item, workspace: &workspace)
+          self.fillSimilarityRow(item: item, workspace: workspace)
           for position in requestsByItem[item] {
             shared[position] = self.predictFromRow(
-              user: Int(users[position]), workspace: &workspace)
+              user: Int(users[position]), workspace: workspace)
           }
         }
       }
@@ -136,167 +136,19 @@ public struct ItemKNNModel: RatingModel {
 
     // Each worker owns the output columns of its own items.
     parallelChunks(itemCount) { chunk in
-      var workspace = Workspace(itemCount: columns)
+      let workspace = self.makeWorkspace()
       for item in chunk {
         for user in unknownUsers { shared[user * columns + item] = fallbackValue }
         guard self.isKnown(item: Int32(item)) else {
           for user in knownUsers { shared[user * columns + item] = fallbackValue }
           continue
         }
-        self.fillSimilarityRow(item: item, workspace: &workspace)
+        self.fillSimilarityRow(item: item, workspace: workspace)
         for user in knownUsers {
           shared[user * columns + item] = Float(
-            self.predictFromRow(user: user, workspace: &workspace))
+            self.predictFromRow(user: user, workspace: workspace))
         }
       }
     }
-  }
-
-  // MARK: - Kernels
-
-  /// Scratch memory for one worker: a similarity row and candidate lists.
-  struct Workspace {
-    var row: [Float]
-    var candidateSimilarities: [Float] = []
-    var candidateRatings: [Float] = []
-    var selection: [Float] = []
-
-    init(itemCount: Int) {
-      row = [Float](repeating: 0, count: itemCount)
-    }
-  }
-
-  /// Sets `workspace.row[j]` to `sim(item, j) * |R[:, item]|` for every item j.
-  private func fillSimilarityRow(item: Int, workspace: inout Workspace) {
-    workspace.row.withUnsafeMutableBufferPointer { row in
-      row.update(repeating: 0)
-      byItem.values.withUnsafeBufferPointer { itemValues in
-        byItem.columns.withUnsafeBufferPointer { raters in
-          byUser.columns.withUnsafeBufferPointer { userItems in
-            normalizedByUser.withUnsafeBufferPointer { weights in
-              byUser.offsets.withUnsafeBufferPointer { userOffsets in
-                for entry in byItem.range(ofRow: item) {
-                  let rater = Int(raters[entry])
-                  let rating = itemValues[entry]
-                  for other in userOffsets[rater]..<userOffsets[rater + 1] {
-                    row[Int(userItems[other])] += rating * weights[other]
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-
-  /// Predicts `user`'s rating for the item whose similarity row is in
-  /// `workspace.row`.
-  private func predictFromRow(user: Int, workspace: inout Workspace) -> Double {
-    let k = configuration.neighbors
-    let range = byUser.range(ofRow: user)
-    workspace.candidateSimilarities.removeAll(keepingCapacity: true)
-    workspace.candidateRatings.removeAll(keepingCapacity: true)
-
-    // Similarities are never negative because ratings are positive, so a
-    // zero similarity adds nothing to either sum: collect only the others.
-    var similaritySum: Double = 0
-    var weightedSum: Double = 0
-    workspace.row.withUnsafeBufferPointer { row in
-      for entry in range {
-        let similarity = row[Int(byUser.columns[entry])]
-        if similarity != 0 {
-          workspace.candidateSimilarities.append(similarity)
-          workspace.candidateRatings.append(byUser.values[entry])
-        }
-      }
-    }
-
-    let candidates = workspace.candidateSimilarities.count
-    if candidates == 0 {
-      // Every neighbour has similarity 0: the plain mean of the ratings on
-      // the first k rated items, lowest index first.
-      let chosen = range.prefix(k)
-      var sum = 0.0
-      for entry in chosen { sum += Double(byUser.values[entry]) }
-      return sum / Double(chosen.count)
-    }
-    if candidates <= k {
-      for index in 0..<candidates {
-        let similarity = Double(workspace.candidateSimilarities[index])
-        similaritySum += abs(similarity)
-        weightedSum += similarity * Double(workspace.candidateRatings[index])
-      }
-      return weightedSum / similaritySum
-    }
-
-    // More than k candidates: find the k-th largest similarity, take every
-    // candidate above it, then candidates equal to it in index order.
-    workspace.selection.removeAll(keepingCapacity: true)
-    workspace.selection.append(contentsOf: workspace.candidateSimilarities)
-    let threshold = kthLargest(&workspace.selection, k)
-    var above = 0
-    for index in 0..<candidates where workspace.candidateSimilarities[index] > threshold {
-      let similarity = Double(workspace.candidateSimilarities[index])
-      similaritySum += similarity
-      weightedSum += similarity * Double(workspace.candidateRatings[index])
-      above += 1
-    }
-    var remaining = k - above
-    for index in 0..<candidates where remaining > 0 {
-      if workspace.candidateSimilarities[index] == threshold {
-        let similarity = Double(threshold)
-        similaritySum += similarity
-        weightedSum += similarity * Double(workspace.candidateRatings[index])
-        remaining -= 1
-      }
-    }
-    return weightedSum / similaritySum
-  }
-}
-
-/// Returns the k-th largest value of `values` (k is 1-based), by
-/// quickselect; `values` is left reordered.
-///
-/// - Complexity: O(n) on average.
-func kthLargest(_ values: inout [Float], _ k: Int) -> Float {
-  precondition(k >= 1 && k <= values.count, "k must be in 1...\(values.count), got \(k)")
-  return values.withUnsafeMutableBufferPointer { buffer -> Float in
-    var low = 0
-    var high = buffer.count - 1
-    let target = k - 1
-    while low < high {
-      // Median of three as the pivot, then a three-way partition around it
-      // into larger, equal and smaller parts.
-      let middle = (low + high) / 2
-      let a = buffer[low]
-      let b = buffer[middle]
-      let c = buffer[high]
-      let pivot = max(min(a, b), min(max(a, b), c))
-      var lt = low
-      var index = low
-      var gt = high
-      while index <= gt {
-        let value = buffer[index]
-        if value > pivot {
-          buffer.swapAt(lt, index)
-          lt += 1
-          index += 1
-        } else if value < pivot {
-          buffer.swapAt(index, gt)
-          gt -= 1
-        } else {
-          index += 1
-        }
-      }
-      if target < lt {
-        high = lt - 1
-      } else if target > gt {
-        low = gt + 1
-      } else {
-        return pivot
-      }
-    }
-    return buffer[low]
   }
 }

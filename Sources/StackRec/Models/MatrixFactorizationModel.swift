@@ -174,4 +174,32 @@ public struct MatrixFactorizationModel: RatingModel {
       }
     }
   }
+
+  /// `base(u, i) = (mu + b_u) * 1 + 1 * b_i + dot(p_u, q_i)`, exact (up to
+  /// `Float` rounding) for known pairs; an unknown user or item has zero
+  /// terms, leaving the store to record the difference from `mu`.
+  public func scoreBasis() -> ScoreBasis? {
+    let factors = configuration.factors
+    let rank = factors + 2
+    var userTerms = [Float](repeating: 0, count: userCount * rank)
+    for user in 0..<userCount {
+      let row = user * rank
+      guard userKnown[user] else {
+        userTerms[row] = Float(globalMean)
+        continue
+      }
+      userTerms[row] = Float(globalMean + userBiases[user])
+      userTerms[row + 1] = 1
+      for f in 0..<factors { userTerms[row + 2 + f] = Float(userFactors[user * factors + f]) }
+    }
+    var itemTerms = [Float](repeating: 0, count: itemCount * rank)
+    for item in 0..<itemCount {
+      let row = item * rank
+      itemTerms[row] = 1
+      guard itemKnown[item] else { continue }
+      itemTerms[row + 1] = Float(itemBiases[item])
+      for f in 0..<factors { itemTerms[row + 2 + f] = Float(itemFactors[item * factors + f]) }
+    }
+    return ScoreBasis(rank: rank, userTerms: userTerms, itemTerms: itemTerms)
+  }
 }

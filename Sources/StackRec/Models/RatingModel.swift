@@ -55,6 +55,11 @@ public protocol RatingModel: Sendable {
   /// `userCount * itemCount` values, one row per user. Work is spread over
   /// the worker threads.
   func scoreMatrix(into output: UnsafeMutableBufferPointer<Float>)
+
+  /// A low-rank form of the model's scores that the feature store uses to
+  /// predict them, or nil when the model has none. It need not be exact:
+  /// the store keeps every score's difference from it.
+  func scoreBasis() -> ScoreBasis?
 }
 
 extension RatingModel {
@@ -89,6 +94,8 @@ extension RatingModel {
       self.scoreAll(users: users, into: slice)
     }
   }
+
+  public func scoreBasis() -> ScoreBasis? { nil }
 
   /// The scores for a user the model has never seen, one per item.
   public func unknownUserScores() -> [Float] {

@@ -1,0 +1,46 @@
+/// A problem writing or reading a feature store.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+  /// A score that cannot be stored: NaN, infinite, or far outside any scale.
+  case invalidScore(model: String, user: Int, item: Int, value: Float)
+  /// A blob's layout does not parse; the reason says where.
+  case corruptBlob(String)
+  /// A file that is not a stackrec feature store.
+  case foreignFile(path: String, reason: String)
+  /// A store written by a newer or older, incompatible stackrec.
+  case unsupportedVersion(path: String, found: Int, supported: Int)
+  /// A store whose content fails validation.
+  case corrupt(path: String, reason: String)
+  /// A store whose checksum does not match its content.
+  case checksumMismatch(path: String, part: String)
+  /// Another process holds the store's write lock.
+  case locked(path: String, lockPath: String)
+
+  public var description: String {
+    switch self {
+    case .invalidScore(let model, let user, let item, let value):
+      return
+        "model \(model) produced the score \(value) for user index \(user), item index \(item); "
+        + "only finite scores can be stored"
+    case .corruptBlob(let reason):
+      return "corrupt score blob: \(reason)"
+    case .foreignFile(let path, let reason):
+      return "\(path): not a stackrec feature store: \(reason); run stackrec-precompute to create one"
+    case .unsupportedVersion(let path, let found, let supported):
+      let advice = found > supported
+        ? "upgrade stackrec-blend" : "rerun stackrec-precompute to rewrite the store"
+      return
+        "\(path): feature store format version \(found) is not supported "
+        + "(this build reads version \(supported)); \(advice)"
+    case .corrupt(let path, let reason):
+      return "\(path): corrupt feature store: \(reason); rerun stackrec-precompute to rewrite it"
+    case .checksumMismatch(let path, let part):
+      return
+        "\(path): corrupt feature store: checksum mismatch in \(part); "
+        + "rerun stackrec-precompute to rewrite it"
+    case .locked(let path, let lockPath):
+      return
+        "\(path): another stackrec-precompute is writing this store (lock \(lockPath) is held); "
+        + "wait for it to finish or pass --wait-lock"
+    }
+  }
+}
