@@ -1,1 +1,4 @@
-print("todo")
+import Glibc
+import StackRec
+
+exit(BlendCommand.main(CommandLine.arguments))

@@ -4,8 +4,9 @@ import Synchronization
 /// connection without locks, and replaced as a whole on reload.
 ///
 /// Loading decodes every user's blob once, checks its CRC-32, and keeps
-/// each user's blended scores (clipped to the rating scale) and rated
-/// items, so a SCORE request is an array lookup. The compressed blobs stay
+/// each user's blended scores and rated items, so a SCORE request is an
+/// array lookup. Scores are kept unclipped so that RECOMMEND can rank items
+/// that clipping would tie at the top of the scale; replies are clipped. The compressed blobs stay
 /// in memory for EXPLAIN, which decodes one user's per-model scores on
 /// demand.
 public final class StoreSnapshot: Sendable {
@@ -33,12 +34,12 @@ public final class StoreSnapshot: Sendable {
   private let models: [StoreMetadata.ModelData]
   private let blobs: [[UInt8]]
   private let checksums: [UInt32]
-  /// Clipped blended scores, one row of `itemCount` per user.
+  /// Unclipped blended scores, one row of `itemCount` per user.
   private let blended: [Float]
   private let ratedOffsets: [Int]
   private let ratedItems: [Int32]
-  /// Clipped blended fallbacks: per item for an unknown user, per user for
-  /// an unknown item, and for both unknown.
+  /// Unclipped blended fallbacks: per item for an unknown user, per user
+  /// for an unknown item, and for both unknown.
   private let unknownUserBlended: [Float]
   private let unknownItemBlended: [Float]
   private let unknownBothBlended: Float
@@ -64,7 +65,6 @@ public final class StoreSnapshot: Sendable {
 
     let userCount = users.count
     let itemCount = items.count
-    let scale = header.ratingScale
 
     // Decode every user in parallel; each worker fills its own users' rows.
     var blended = [Float](repeating: 0, count: userCount * itemCount)
@@ -84,7 +84,7 @@ public final class StoreSnapshot: Sendable {
               sharedRated[user] = content.ratedItems
               blend.blendRows(content.scores, into: &row)
               for item in 0..<itemCount {
-                sharedBlended[user * itemCount + item] = BlendModel.clip(row[item], to: scale)
+                sharedBlended[user * itemCount + item] = Float(row[item])
               }
             } catch {
               firstError.withLock { if $0 == nil { $0 = error } }
@@ -105,11 +105,11 @@ public final class StoreSnapshot: Sendable {
 
     var row: [Double] = []
     blend.blendRows(models.map(\.unknownUserScores), into: &row)
-    unknownUserBlended = row.map { BlendModel.clip($0, to: scale) }
+    unknownUserBlended = row.map { Float($0) }
     blend.blendRows(models.map(\.unknownItemScores), into: &row)
-    unknownItemBlended = row.map { BlendModel.clip($0, to: scale) }
+    unknownItemBlended = row.map { Float($0) }
     blend.blendRows(models.map { [$0.unknownUserAndItemScore] }, into: &row)
-    unknownBothBlended = BlendModel.clip(row[0], to: scale)
+    unknownBothBlended = Float(row[0])
     loadSeconds = stopwatch.seconds
   }
 
@@ -155,6 +155,17 @@ public final class StoreSnapshot: Sendable {
   /// into `users` and `items`, where nil means the id is not in the store.
   @inline(__always)
   public func score(user: Int?, item: Int?) -> (value: Float, fallback: Fallback) {
+    let (value, fallback) = unclippedScore(user: user, item: item)
+    return (clip(value), fallback)
+  }
+
+  @inline(__always)
+  private func clip(_ value: Float) -> Float {
+    min(max(value, header.ratingScale.lowerBound), header.ratingScale.upperBound)
+  }
+
+  @inline(__always)
+  private func unclippedScore(user: Int?, item: Int?) -> (value: Float, fallback: Fallback) {
     switch (user, item) {
     case let (user?, item?):
       let fallback = Fallback(userKnown: isModelled(user: user), itemKnown: isModelled(item: item))
@@ -173,9 +184,10 @@ public final class StoreSnapshot: Sendable {
     ratedItems[ratedOffsets[index]..<ratedOffsets[index + 1]]
   }
 
-  /// The `count` best items for a user by clipped blended score, excluding
-  /// items the user has rated and items the models have no ratings for.
-  /// Ties go to the lower item id.
+  /// The `count` best items for a user by blended score, excluding items
+  /// the user has rated and items the models have no ratings for. Items are
+  /// ranked by the unclipped score, ties going to the lower item id, and
+  /// returned with the clipped score.
   ///
   /// - Parameter user: an index into `users`, or nil for an unknown user.
   public func recommend(user: Int?, count: Int) -> [(item: Int, score: Float)] {
@@ -196,7 +208,7 @@ public final class StoreSnapshot: Sendable {
         }
       }
     }
-    return best.sorted()
+    return best.sorted().map { ($0.item, clip($0.score)) }
   }
 
   /// Each model's unclipped score for one pair, decoded from the user's

@@ -1,0 +1,186 @@
+import Synchronization
+
+/// Answers requests from the current feature store and swaps in a new one
+/// on reload.
+///
+/// The store is an immutable `StoreSnapshot` behind a lock that is held
+/// only to copy the reference. A reload builds and validates the new
+/// snapshot off to the side, then swaps the reference, so requests in
+/// flight finish on the old one and a store that fails validation never
+/// replaces a good one. Sessions cache the snapshot and refresh it when
+/// `generation` changes.
+public final class Blender: Sendable {
+  public struct Limits: Sendable {
+    /// The longest accepted request line, in bytes, without its line break.
+    public var maxLineLength = 8192
+    /// The most items one SCORES request may ask for.
+    public var maxBatch = 1000
+    /// The largest k RECOMMEND accepts.
+    public var maxCount = 1000
+    /// The k RECOMMEND uses when none is given.
+    public var defaultCount = 10
+
+    public init() {}
+  }
+
+  public let storePath: String
+  public let limits: Limits
+  public let parser: RequestParser
+  let logger: Logger
+  private let current: Mutex<StoreSnapshot>
+  private let reloadLock = Mutex(())
+  private let startTime = Stopwatch()
+
+  /// Incremented by each successful reload.
+  let generation = Atomic<Int>(0)
+  let requestCount = Atomic<Int>(0)
+  let errorCount = Atomic<Int>(0)
+  let reloadCount = Atomic<Int>(0)
+  let failedReloadCount = Atomic<Int>(0)
+  /// Connections now open; maintained by the TCP transport.
+  let openConnections = Atomic<Int>(0)
+
+  /// Loads the store at `storePath`.
+  ///
+  /// - Throws: `StoreError`, `DataError` or `SQLiteError` when the store is
+  ///   missing or fails validation.
+  public init(storePath: String, limits: Limits = Limits(), logger: Logger) throws {
+    self.storePath = storePath
+    self.limits = limits
+    self.logger = logger
+    parser = RequestParser(
+      maxCount: limits.maxCount, maxBatch: limits.maxBatch, defaultCount: limits.defaultCount)
+    let snapshot = try FeatureStoreReader.load(path: storePath)
+    current = Mutex(snapshot)
+    logger.info(
+      "loaded feature store",
+      [
+        "path": storePath, "format_version": snapshot.header.formatVersion,
+        "created_at": snapshot.header.createdAt, "users": snapshot.userCount,
+        "items": snapshot.itemCount, "models": snapshot.modelKeys.joined(separator: ","),
+        "seconds": formatSeconds(snapshot.loadSeconds),
+      ])
+  }
+
+  /// The store now serving and its generation.
+  public func snapshot() -> (StoreSnapshot, Int) {
+    current.withLock { ($0, generation.load(ordering: .acquiring)) }
+  }
+
+  /// Reloads the store from `storePath`, keeping the current one when the
+  /// new file fails validation. Reloads run one at a time.
+  ///
+  /// - Parameter trigger: what asked for the reload, for the log.
+  public func reload(trigger: String) -> Reply {
+    reloadLock.withLock { _ in
+      let old = current.withLock { $0 }
+      do {
+        let snapshot = try FeatureStoreReader.load(path: storePath)
+        current.withLock { $0 = snapshot }
+        generation.add(1, ordering: .releasing)
+        reloadCount.add(1, ordering: .relaxed)
+        logger.info(
+          "reloaded feature store",
+          [
+            "trigger": trigger, "created_at": snapshot.header.createdAt,
+            "users": snapshot.userCount, "items": snapshot.itemCount,
+            "seconds": formatSeconds(snapshot.loadSeconds),
+          ])
+        return .status(
+          "OK reloaded users=\(snapshot.userCount) items=\(snapshot.itemCount) "
+            + "created_at=\(snapshot.header.createdAt)")
+      } catch {
+        failedReloadCount.add(1, ordering: .relaxed)
+        logger.error(
+          "reload failed; still serving the previous store",
+          ["trigger": trigger, "error": "\(error)", "serving_created_at": old.header.createdAt])
+        return .error(
+          "reload failed: \(error); still serving the store created at \(old.header.createdAt)")
+      }
+    }
+  }
+
+  /// Answers a request from `snapshot`. RELOAD and QUIT are handled by the
+  /// session, which owns the connection.
+  public func answer(_ request: Request, from snapshot: StoreSnapshot) -> Reply {
+    switch request {
+    case .score(let user, let item):
+      let result = snapshot.score(
+        user: snapshot.users.index(of: user).map(Int.init),
+        item: snapshot.items.index(of: item).map(Int.init))
+      return .score(result.value, result.fallback)
+
+    case .scores(let user, let items):
+      let userIndex = snapshot.users.index(of: user).map(Int.init)
+      return .scores(
+        items.map { item in
+          let result = snapshot.score(
+            user: userIndex, item: snapshot.items.index(of: item).map(Int.init))
+          return ScoredItem(item: item, score: result.value, fallback: result.fallback)
+        })
+
+    case .recommend(let user, let count):
+      let userIndex = snapshot.users.index(of: user).map(Int.init)
+      let fallback: Fallback =
+        userIndex.map { snapshot.isModelled(user: $0) ? .none : .unknownUser } ?? .unknownUser
+      let best = snapshot.recommend(user: userIndex, count: count)
+      return .recommendations(
+        best.map {
+          ScoredItem(item: snapshot.items.ids[$0.item], score: $0.score, fallback: fallback)
+        }, fallback)
+
+    case .explain(let user, let item):
+      return explain(user: user, item: item, snapshot: snapshot)
+
+    case .info:
+      return .fields(info(snapshot))
+
+    case .ping:
+      return .status("PONG")
+
+    case .reload:
+      return reload(trigger: "request")
+
+    case .quit:
+      return .status("OK bye")
+    }
+  }
+
+  private func explain(user: Int32, item: Int32, snapshot: StoreSnapshot) -> Reply {
+    let userIndex = snapshot.users.index(of: user).map(Int.init)
+    let itemIndex = snapshot.items.index(of: item).map(Int.init)
+    let blended = snapshot.score(user: userIndex, item: itemIndex)
+    do {
+      let scores = try snapshot.modelScores(user: userIndex, item: itemIndex)
+      let terms = zip(snapshot.modelKeys, zip(scores, snapshot.blend.weights)).map {
+        Explanation.Term(model: $0, score: $1.0, weight: $1.1)
+      }
+      return .explanation(
+        Explanation(
+          terms: terms, intercept: snapshot.blend.intercept,
+          unclipped: snapshot.blend.blend(scores), result: blended.value,
+          fallback: blended.fallback))
+    } catch {
+      logger.error("cannot decode scores for EXPLAIN", ["user": user, "error": "\(error)"])
+      return .error("internal error: cannot decode the stored scores for user \(user)")
+    }
+  }
+
+  private func info(_ snapshot: StoreSnapshot) -> [(String, String)] {
+    [
+      ("format_version", String(snapshot.header.formatVersion)),
+      ("created_at", snapshot.header.createdAt),
+      ("dataset_fingerprint", String(snapshot.header.datasetFingerprint.prefix(16))),
+      ("serve_fit", snapshot.header.serveFit),
+      ("users", String(snapshot.userCount)),
+      ("items", String(snapshot.itemCount)),
+      ("models", snapshot.modelKeys.joined(separator: ",")),
+      ("uptime_seconds", String(Int(startTime.seconds))),
+      ("requests", String(requestCount.load(ordering: .relaxed))),
+      ("errors", String(errorCount.load(ordering: .relaxed))),
+      ("reloads", String(reloadCount.load(ordering: .relaxed))),
+      ("failed_reloads", String(failedReloadCount.load(ordering: .relaxed))),
+      ("connections", String(openConnections.load(ordering: .relaxed))),
+    ]
+  }
+}
