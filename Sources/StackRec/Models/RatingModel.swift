@@ -47,6 +47,11 @@ public protocol RatingModel: Sendable {
   /// `(users[k], items[k])`.
   func predict(users: [Int32], items: [Int32]) -> [Double]
 
+  /// Predicts many pairs at the given rating times (seconds since 1970),
+  /// or without a time when `timestamps` is nil. Models without a time
+  /// term ignore the times.
+  func predict(users: [Int32], items: [Int32], timestamps: [Int64]?) -> [Double]
+
   /// Writes the score of every item for each user in `users` into `output`,
   /// one row of `itemCount` scores per user, in order.
   func scoreAll(users: Range<Int>, into output: UnsafeMutableBufferPointer<Float>)
@@ -70,6 +75,10 @@ extension RatingModel {
       result[index] = predict(user: users[index], item: items[index]).value
     }
     return result
+  }
+
+  public func predict(users: [Int32], items: [Int32], timestamps: [Int64]?) -> [Double] {
+    predict(users: users, items: items)
   }
 
   public func scoreAll(users: Range<Int>, into output: UnsafeMutableBufferPointer<Float>) {
