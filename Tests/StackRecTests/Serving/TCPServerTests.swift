@@ -455,29 +455,6 @@ private final class RunningServer: Sendable {
   }
 }
 
-/// A value that threads share behind a mutex; a class, so escaping closures can capture it.
-private final class Locked<Value: Sendable>: Sendable {
-  private let mutex: Mutex<Value>
-
-  init(_ value: Value) { mutex = Mutex(value) }
-
-  func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-    mutex.withLock { body(&$0) }
-  }
-}
-
-/// Polls `condition` every 5 ms until it is true or `timeout` passes.
-///
-/// - Returns: whether the condition became true before the timeout.
-private func waitUntil(timeout: Duration = .seconds(3), _ condition: () -> Bool) -> Bool {
-  let deadline = ContinuousClock.now + timeout
-  while !condition() {
-    if ContinuousClock.now >= deadline { return false }
-    usleep(5000)
-  }
-  return true
-}
-
 private struct TestClientError: Error, CustomStringConvertible {
   let description: String
 }
