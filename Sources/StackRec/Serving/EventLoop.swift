@@ -22,6 +22,7 @@ final class EventLoop {
   private static let acceptRetryDelay = Duration.milliseconds(100)
 
   private let index: Int
+  private let localAddress: SocketAddress
   private let handles: [EventLoopHandle]
   private var handle: EventLoopHandle { handles[index] }
   private let configuration: ServerConfiguration
@@ -53,13 +54,14 @@ final class EventLoop {
   ///   - listener: the listening socket, already registered with this loop's epoll instance
   ///     under `listenerToken`; nil for every loop but the accepting one.
   init(
-    index: Int, handles: [EventLoopHandle], listener: Int32?,
+    index: Int, handles: [EventLoopHandle], listener: Int32?, localAddress: SocketAddress,
     configuration: ServerConfiguration, state: ServerState, logger: Logger,
     makeHandler: @escaping @Sendable (ConnectionInfo) -> any ConnectionHandler
   ) {
     self.index = index
     self.handles = handles
     self.listener = listener
+    self.localAddress = localAddress
     self.configuration = configuration
     self.state = state
     self.logger = logger
@@ -161,10 +163,10 @@ final class EventLoop {
           continue
         default:
           // EMFILE, ENFILE, ENOBUFS and ENOMEM leave the connection waiting, so the listener
-          // stays readable; a pause keeps the loop from spinning until resources free up.
+          // stays readable. A pause keeps the loop from spinning until resources free up.
           limiter.log(
             .error, "cannot accept connections: \(error); retrying in 100 ms",
-            ["address": localAddressDescription], now: now)
+            ["address": localAddress], now: now)
           pauseAccepting(now: now)
           return
         }
@@ -231,10 +233,6 @@ final class EventLoop {
       token: Self.listenerToken)
   }
 
-  private var localAddressDescription: String {
-    SocketAddress.format(host: configuration.host, port: configuration.port)
-  }
-
   // MARK: - Connections
 
   private func registerQueuedSockets(now: ContinuousClock.Instant) {
@@ -275,14 +273,15 @@ final class EventLoop {
   /// Handles the events that epoll reported for one connection.
   private func service(_ connection: Connection, events: UInt32, now: ContinuousClock.Instant) {
     if events & EventMask.error != 0 {
+      // The error belongs to no single call, so it is reported as the connection's.
       let error = SystemCallError(
-        operation: "socket", code: SystemCall.pendingError(connection.socket))
+        operation: "TCP connection", code: SystemCall.pendingError(connection.socket))
       logFailure(of: connection, error, now: now)
       close(connection, reason: "socket error")
       return
     }
     if events & EventMask.hangUp != 0 {
-      // Both directions are shut down, so nothing more can be sent or received.
+      // The connection is reset or shut down both ways, so the peer cannot read responses.
       close(connection, reason: "peer hung up")
       return
     }

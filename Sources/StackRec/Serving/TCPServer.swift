@@ -141,7 +141,7 @@ public final class TCPServer: Sendable {
       ])
 
     let finished = DispatchGroup()
-    for index in 1..<max(1, loops.count) {
+    for index in 1..<loops.count {
       finished.enter()
       let thread = Thread { [self] in
         makeLoop(index: index, listener: nil).run()
@@ -197,8 +197,8 @@ public final class TCPServer: Sendable {
 
   private func makeLoop(index: Int, listener: Int32?) -> EventLoop {
     EventLoop(
-      index: index, handles: loops, listener: listener, configuration: configuration,
-      state: state, logger: logger, makeHandler: makeHandler)
+      index: index, handles: loops, listener: listener, localAddress: localAddress,
+      configuration: configuration, state: state, logger: logger, makeHandler: makeHandler)
   }
 
   /// Connections accepted and not yet closed.
