@@ -377,6 +377,8 @@ final class EventLoop {
       case .peerFinished:
         // Output is empty and not backed up, so every complete request has had its response
         // sent.
+        // NOTE: Bytes after the last complete request are dropped without a response,
+        // because ConnectionHandler has no call for end of input.
         close(connection, reason: "peer closed")
         return
       case .finished(let reason):

@@ -167,6 +167,9 @@ public final class TCPServer: Sendable {
   /// Stops the server: it stops accepting and reading, sends the output already produced,
   /// closes every connection and makes `run()` return.
   ///
+  /// Input that was received but not yet processed, such as requests held back by
+  /// backpressure, is dropped without a response.
+  ///
   /// Connections whose output is still unsent after `shutdownGracePeriod` are closed anyway.
   /// Callable from any thread, including a signal-handling thread, and more than once.
   /// Returns without waiting for `run()`.
