@@ -17,9 +17,10 @@ let package = Package(
       name: "CZlib",
       providers: [.apt(["zlib1g-dev"])]
     ),
+    .systemLibrary(name: "CLinux"),
     .target(
       name: "StackRec",
-      dependencies: ["CSQLite", "CZlib"]
+      dependencies: ["CSQLite", "CZlib", "CLinux"]
     ),
     .executableTarget(
       name: "stackrec-precompute",
