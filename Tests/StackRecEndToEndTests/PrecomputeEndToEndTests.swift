@@ -88,8 +88,8 @@ import Testing
         let row = Row(
           user: 100 + user, movie: 1_000 + 7 * movie,
           rating: Double(1 + generator.nextInt(below: 10)) / 2)
-        let draw = generator.nextInt(below: 5)
-        parts[draw < 3 ? 0 : draw == 3 ? 1 : 2].append(row)
+        let part = [0, 0, 0, 1, 2][generator.nextInt(below: 5)]
+        parts[part].append(row)
       }
     }
     return parts

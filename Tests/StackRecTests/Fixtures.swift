@@ -34,7 +34,7 @@ func writeFixture(_ text: String, named name: String, in directory: String) thro
   try writeFixture(Array(text.utf8), named: name, in: directory)
 }
 
-/// The names of the entries in `directory`, sorted.
+/// Returns the names of the entries in `directory`, sorted.
 func directoryEntries(_ directory: String) throws -> [String] {
   try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
 }
@@ -56,8 +56,8 @@ func makeTrainingSet(
 
 /// Ratings on the half-star scale for about `density` of the pairs of a
 /// `userCount` x `itemCount` matrix, drawn from `SeededGenerator(seed:)`.
-/// The last user and the last item get no ratings, so that every model
-/// sees an unknown user and an unknown item inside its index space.
+/// The last user and the last item get no ratings, so that every model has
+/// an unknown user and an unknown item inside its index space.
 func randomRatings(userCount: Int, itemCount: Int, density: Double, seed: UInt64) -> Ratings {
   var generator = SeededGenerator(seed: seed)
   var ratings = Ratings()
@@ -71,7 +71,7 @@ func randomRatings(userCount: Int, itemCount: Int, density: Double, seed: UInt64
   return ratings
 }
 
-/// A users x items matrix of `ratings`, with 0 where a pair has no rating.
+/// Builds the users x items matrix of `ratings`, with 0 where a pair has no rating.
 func denseMatrix(_ ratings: Ratings, userCount: Int, itemCount: Int) -> [[Double]] {
   var matrix = [[Double]](
     repeating: [Double](repeating: 0, count: itemCount), count: userCount)
@@ -81,8 +81,8 @@ func denseMatrix(_ ratings: Ratings, userCount: Int, itemCount: Int) -> [[Double
   return matrix
 }
 
-/// Every (user, item) pair of the index space, users in the outer loop,
-/// plus a negative index on each side.
+/// Returns every (user, item) pair of the index space, users in the outer
+/// loop, plus a negative index on each side.
 func allPairs(userCount: Int, itemCount: Int) -> (users: [Int32], items: [Int32]) {
   var users: [Int32] = []
   var items: [Int32] = []

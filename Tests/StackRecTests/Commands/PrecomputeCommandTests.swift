@@ -3,7 +3,7 @@ import Testing
 @testable import StackRec
 
 @Suite struct PrecomputeCommandTests {
-  /// The message of the `UsageError` that parsing `arguments` throws.
+  /// Returns the message of the `UsageError` that parsing `arguments` throws.
   static func usageError(_ arguments: [String]) throws -> String {
     try #require(throws: UsageError.self) { try PrecomputeCommand.parse(arguments) }.message
   }

@@ -43,7 +43,7 @@ import Testing
   }
 
   @Test func doubleReturnsNonFiniteValues() throws {
-    // The parser leaves rejecting these to the caller, which knows the scale.
+    // The parser leaves rejecting these to the caller, which checks the rating scale.
     #expect(try #require(Self.double("nan")).isNaN)
     #expect(try #require(Self.double("inf")) == .infinity)
     #expect(try #require(Self.double("-inf")) == -.infinity)

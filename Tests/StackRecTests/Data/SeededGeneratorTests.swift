@@ -67,7 +67,8 @@ import Testing
     var generator = SeededGenerator(seed: UInt64(bound))
     for _ in 0..<10_000 {
       let value = generator.nextInt(below: bound)
-      #expect(value >= 0 && value < bound, "\(value)")
+      #expect(value >= 0, "\(value)")
+      #expect(value < bound, "\(value)")
     }
   }
 
@@ -91,7 +92,8 @@ import Testing
     var sum = 0.0
     for _ in 0..<100_000 {
       let value = generator.nextUnit()
-      #expect(value >= 0 && value < 1, "\(value)")
+      #expect(value >= 0, "\(value)")
+      #expect(value < 1, "\(value)")
       sum += value
     }
     // The mean of 100,000 uniform draws has a standard error of 0.0009.

@@ -9,7 +9,7 @@ import Testing
   ]
   static let training = makeTrainingSet(triples, userCount: 4, itemCount: 5)
 
-  /// The entries of one sparse row as (column, value, source row) triples.
+  /// Returns the entries of one sparse row as (column, value, source row) triples.
   static func entries(_ matrix: SparseMatrix, row: Int) -> [[Double]] {
     matrix.range(ofRow: row).map {
       [Double(matrix.columns[$0]), Double(matrix.values[$0]), Double(matrix.sources[$0])]

@@ -3,8 +3,9 @@ import Testing
 
 @testable import StackRec
 
-/// The directory named by `STACKREC_DATA_DIR`, which holds `ml-latest-small/`
-/// and, beside it, `../reference/seed-split-42/`; nil when the variable is unset.
+/// The directory named by `STACKREC_DATA_DIR`, or nil when the variable is
+/// unset. It contains `ml-latest-small/`, and the reference split is in
+/// `../reference/seed-split-42/` beside it.
 let realDataDirectory = ProcessInfo.processInfo.environment["STACKREC_DATA_DIR"]
 
 /// Results on MovieLens ml-latest-small, compared with an independent
@@ -26,9 +27,9 @@ struct ReferenceResultsTests {
   ]
 
   /// How far each result may be from the reference on the same split. The
-  /// bias model has no randomness; item kNN differs only by `Float`
-  /// rounding; MF draws its initial factors and visiting order from another
-  /// generator, which moves the last two ensembles too.
+  /// bias model has no randomness, and item kNN differs only by `Float`
+  /// rounding. MF draws its initial factors and visiting order from another
+  /// generator, so MF and both ensembles differ more.
   static let sameSplitTolerance: [String: Double] = [
     "bias": 0.0001,
     "item_knn": 0.001,

@@ -11,7 +11,7 @@ import Testing
     splitDescription: .string("files"), parameters: .object([("seed", .integer(3))]),
     result: ExperimentTests.result)
 
-  /// The report's JSON text parsed by Foundation, as a consumer would read it.
+  /// Parses the report's JSON text with Foundation, as a consumer would.
   static func parsedJSON() throws -> [String: Any] {
     let data = Data(report.json.serialized().utf8)
     let object = try JSONSerialization.jsonObject(with: data)

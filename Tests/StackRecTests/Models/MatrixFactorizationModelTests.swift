@@ -22,7 +22,7 @@ import Testing
     return configuration
   }
 
-  /// Every prediction of `model` over the index space, unknown pairs included.
+  /// Returns every prediction of `model` over the index space, unknown pairs included.
   static func predictions(_ model: MatrixFactorizationModel) -> [Double] {
     let pairs = allPairs(userCount: userCount, itemCount: itemCount)
     return model.predict(users: pairs.users, items: pairs.items)

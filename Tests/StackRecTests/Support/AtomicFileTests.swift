@@ -60,7 +60,7 @@ import Testing
   }
 
   @Test func failedRenameLeavesNoTemporaryFile() throws {
-    // A non-empty directory stands at the target path, so the temporary file
+    // A non-empty directory is at the target path, so the temporary file
     // is written but cannot be renamed over it.
     try withTemporaryDirectory { directory in
       let path = directory + "/report.json"

@@ -15,7 +15,7 @@ import Testing
     try ParsedOptions.parse(arguments, specs: specs)
   }
 
-  /// The message of the `UsageError` that parsing `arguments` throws.
+  /// Returns the message of the `UsageError` that parsing `arguments` throws.
   static func usageError(_ arguments: [String]) throws -> String {
     try #require(throws: UsageError.self) { try parse(arguments) }.message
   }
