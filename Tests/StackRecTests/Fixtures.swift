@@ -5,11 +5,6 @@ import Foundation
 // Helpers shared by the unit tests: temporary directories, fixture files and
 // small rating sets built by hand or drawn from a seeded generator.
 
-/// A failure to set up a test fixture.
-struct FixtureError: Error, CustomStringConvertible {
-  var description: String
-}
-
 /// Runs `body` with the path of a fresh directory under the system's
 /// temporary directory, and removes the directory and its contents afterwards.
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {

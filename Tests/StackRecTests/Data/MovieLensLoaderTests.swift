@@ -123,7 +123,7 @@ import Testing
   }
 
   @Test(arguments: badInputs)
-  func errorDescriptionNamesFileLineAndValue(input: BadInput) throws {
+  func descriptionNamesFileLineAndValue(input: BadInput) throws {
     try withTemporaryDirectory { directory in
       let path = try writeFixture(input.text, named: "ratings.csv", in: directory)
       let error = try #require(throws: DataError.self) {
@@ -215,7 +215,7 @@ import Testing
     #expect(dataset.ratings.count == 2)
   }
 
-  @Test func ratedMovieMissingFromMoviesHasEmptyTitle() throws {
+  @Test func unlistedMovieHasEmptyTitle() throws {
     let loaded = try withTemporaryDirectory { directory in
       let ratings = try writeFixture(
         Self.header + "1,2,4,1\n1,8,3,2\n", named: "ratings.csv", in: directory)
@@ -253,7 +253,7 @@ import Testing
 
   // MARK: - Sources
 
-  @Test func splitFilesGiveSplitInFileOrder() throws {
+  @Test func splitFilesDefineSplit() throws {
     let loaded = try withTemporaryDirectory { directory in
       let base = try writeFixture(
         Self.header + "1,10,4,1\n2,10,3,2\n2,11,5,3\n", named: "base.csv", in: directory)
@@ -273,7 +273,7 @@ import Testing
     #expect(loaded.dataset.items.ids == [10, 11, 12])
   }
 
-  @Test func splitFilesDropDuplicatesWithinEachFile() throws {
+  @Test func splitFilesDropDuplicatesPerFile() throws {
     let loaded = try withTemporaryDirectory { directory in
       // (1, 10) twice in base and once more in test: only the base pair is
       // a duplicate.

@@ -108,7 +108,7 @@ import Testing
     }
   }
 
-  @Test func movieRowWithExtraFieldIsRejected() {
+  @Test func extraMovieFieldIsRejected() {
     // An unquoted comma in a title splits it into two fields.
     #expect(
       throws: DataError.wrongFieldCount(path: "movies.csv", line: 3, expected: 3, found: 4)

@@ -31,7 +31,7 @@ import Testing
     #expect(split.baseTrain.count == 450)
   }
 
-  @Test func zeroFractionsKeepEveryRowInBase() {
+  @Test func zeroFractionsKeepAllInBase() {
     let split = Split.random(rowCount: 50, seed: 1, testFraction: 0, metaFraction: 0)
     #expect(split.test.isEmpty)
     #expect(split.metaTrain.isEmpty)

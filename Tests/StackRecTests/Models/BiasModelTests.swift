@@ -54,12 +54,12 @@ import Testing
     #expect(model.predict(user: 0, item: 99) == Prediction(4.5, fallback: .unknownItem))
   }
 
-  @Test func unknownUserAndItemUseGlobalMean() {
+  @Test func bothUnknownUseGlobalMean() {
     #expect(model.predict(user: 3, item: 3) == Prediction(3, fallback: .unknownUserAndItem))
     #expect(model.predict(user: -1, item: -1) == Prediction(3, fallback: .unknownUserAndItem))
   }
 
-  @Test func fitMatchesNaiveMeansOnRandomData() {
+  @Test func fitMatchesNaiveMeans() {
     let userCount = 25
     let itemCount = 18
     let ratings = randomRatings(

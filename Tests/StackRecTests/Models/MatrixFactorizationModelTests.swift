@@ -65,7 +65,8 @@ import Testing
 
     let p0 = try #require(initial.userFactors.first)
     let q0 = try #require(initial.itemFactors.first)
-    try #require(p0 != 0 && q0 != 0)
+    try #require(p0 != 0)
+    try #require(q0 != 0)
     let (lr, reg) = (0.1, 0.05)
     let error = 4 - (4 + p0 * q0)
     let bu = lr * error

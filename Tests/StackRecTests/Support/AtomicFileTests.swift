@@ -9,7 +9,7 @@ import Testing
     Array(try Data(contentsOf: URL(fileURLWithPath: path)))
   }
 
-  @Test func writesContent() throws {
+  @Test func writesWholeContent() throws {
     try withTemporaryDirectory { directory in
       let path = directory + "/report.json"
       try writeFileAtomically(path, Array("{\"a\": 1}\n".utf8))
@@ -109,7 +109,7 @@ import Testing
     }
   }
 
-  @Test func createDirectoriesRejectsFileInTheWay() throws {
+  @Test func createDirectoriesRejectsExistingFile() throws {
     try withTemporaryDirectory { directory in
       let file = try writeFixture("x", named: "report", in: directory)
       let error = try #require(throws: OutputError.self) { try createDirectories(file) }

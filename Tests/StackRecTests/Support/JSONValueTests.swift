@@ -11,7 +11,7 @@ import Testing
     (.number(1.5e-7), "1.5e-07"), (.number(.nan), "null"), (.number(.infinity), "null"),
     (.number(-.infinity), "null"),
   ])
-  func scalarSerialization(value: JSONValue, text: String) {
+  func scalarSerializesAsLiteral(value: JSONValue, text: String) {
     #expect(value.serialized() == text)
   }
 
