@@ -200,6 +200,9 @@ import Testing
           splitDirectory + "/test.csv", "--report-dir", directory + "/report", "--quiet",
         ], in: directory)
       #expect(run.status == 0, "\(run.standardError)")
+      #expect(run.standardError == "")
+      #expect(run.standardOutput.hasPrefix("model      test RMSE   clipped RMSE"))
+      #expect(run.standardOutput.contains("\nmeta-model: intercept "))
 
       let report = try Self.readReport(in: directory + "/report")
       let split = try #require(report["split"] as? [String: Any])
@@ -207,7 +210,13 @@ import Testing
       #expect(split["meta_train"] as? Int == 16_134)
       #expect(split["test"] as? Int == 20_168)
       let rmse = try #require(report["test_rmse"] as? [String: Double])
+      let clipped = try #require(report["test_rmse_clipped"] as? [String: Double])
       #expect(Set(rmse.keys) == Self.modelKeys)
+      #expect(Set(clipped.keys) == Self.modelKeys)
+      let meta = try #require(report["meta_model"] as? [String: Any])
+      let weights = try #require(meta["weights"] as? [String: Double])
+      #expect(meta["intercept"] is Double)
+      #expect(Set(weights.keys) == ["bias", "item_knn", "mf"])
       // The bias model of an independent Python implementation (pandas and
       // scikit-learn) scores 0.926878 on this split.
       let bias = try #require(rmse["bias"])
