@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// The `stackrec-blend` program: serve blended scores from a feature store
 /// over standard input or TCP.
@@ -20,6 +21,17 @@ public enum BlendCommand {
       "--max-line-length", ["BYTES"], help: "Longest accepted request line (default 8192)."),
     OptionSpec("--max-batch", ["N"], help: "Most items in one SCORES request (default 1000)."),
     OptionSpec("--max-k", ["N"], help: "Largest k for RECOMMEND (default 1000)."),
+    OptionSpec(
+      "--max-connections", ["N"],
+      help: "Open TCP connections above which new ones are refused (default 1024)."),
+    OptionSpec(
+      "--idle-timeout", ["SECONDS"],
+      help: "Close a TCP connection after this long without traffic (default 300)."),
+    OptionSpec(
+      "--threads", ["N"], help: "TCP event-loop threads (default: the number of cores)."),
+    OptionSpec(
+      "--admin-from", ["loopback|any|none"],
+      help: "Which TCP clients may send RELOAD (default loopback). Standard input always may."),
     OptionSpec("--quiet", help: "Log only warnings and errors."),
   ]
 
@@ -27,6 +39,8 @@ public enum BlendCommand {
     public var storePath = "artifacts/feature-store.sqlite"
     public var listen: (host: String, port: Int)?
     public var limits = Blender.Limits()
+    public var server = ServerConfiguration()
+    public var adminFrom = AdminPolicy.loopback
     public var quiet = false
     public var showHelp = false
   }
@@ -48,18 +62,83 @@ public enum BlendCommand {
     }
     signal(SIGPIPE, SIG_IGN)
     let logger = Logger(label: "blend", threshold: settings.quiet ? .warning : .info)
-    let blender: Blender
+    guard settings.listen != nil else {
+      guard let blender = loadBlender(settings, logger: logger) else { return 1 }
+      return StdinServer.run(blender: blender)
+    }
+    return serveTCP(settings, logger: logger)
+  }
+
+  private static func loadBlender(_ settings: Settings, logger: Logger) -> Blender? {
     do {
-      blender = try Blender(storePath: settings.storePath, limits: settings.limits, logger: logger)
+      return try Blender(storePath: settings.storePath, limits: settings.limits, logger: logger)
+    } catch {
+      printError("\(error)")
+      return nil
+    }
+  }
+
+  /// Which TCP clients may use administrative commands.
+  public enum AdminPolicy: String, Sendable, CaseIterable {
+    case loopback, any, none
+
+    func permits(_ peer: SocketAddress) -> Bool {
+      switch self {
+      case .loopback: return peer.isLoopback
+      case .any: return true
+      case .none: return false
+      }
+    }
+  }
+
+  /// The running service, as seen from the signal-watching thread.
+  private final class Service: Sendable {
+    let blender = Mutex<Blender?>(nil)
+    let server = Mutex<TCPServer?>(nil)
+    let stopRequested = Atomic<Bool>(false)
+  }
+
+  /// Serves TCP until SIGTERM or SIGINT; SIGHUP reloads the store.
+  static func serveTCP(_ settings: Settings, logger: Logger) -> Int32 {
+    // The watcher must exist before any other thread starts (loading the
+    // store uses worker threads), so that every thread leaves the signals
+    // to it.
+    let service = Service()
+    let watcher: SignalWatcher
+    do {
+      watcher = try SignalWatcher(
+        onTerminate: { signal in
+          logger.info("shutting down", ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
+          service.stopRequested.store(true, ordering: .releasing)
+          service.server.withLock { $0?.stop() }
+        },
+        onReload: {
+          guard let blender = service.blender.withLock({ $0 }) else { return }
+          _ = blender.reload(trigger: "SIGHUP")
+        })
+    } catch {
+      printError("cannot watch signals: \(error)")
+      return 1
+    }
+    defer { watcher.cancel() }
+
+    guard let blender = loadBlender(settings, logger: logger) else { return 1 }
+    service.blender.withLock { $0 = blender }
+    let policy = settings.adminFrom
+    let server: TCPServer
+    do {
+      server = try TCPServer(configuration: settings.server, logger: logger) { connection in
+        BlendSession(blender: blender, allowsAdministration: policy.permits(connection.peer))
+      }
     } catch {
       printError("\(error)")
       return 1
     }
-    guard settings.listen != nil else {
-      return StdinServer.run(blender: blender)
-    }
-    printError("TCP mode is not available in this build")
-    return 1
+    service.server.withLock { $0 = server }
+    if service.stopRequested.load(ordering: .acquiring) { server.stop() }
+    server.run()
+    logger.info("stopped")
+    return 0
   }
 
   public static func parse(_ arguments: [String]) throws -> Settings {
@@ -75,6 +154,24 @@ public enum BlendCommand {
     }
     if let value = try options.integer("--max-line-length", in: 16...1 << 20) {
       settings.limits.maxLineLength = value
+    }
+    if let listen = settings.listen {
+      settings.server.host = listen.host
+      settings.server.port = listen.port
+    }
+    if let value = try options.integer("--max-connections", in: 1...1_000_000) {
+      settings.server.maxConnections = value
+    }
+    if let value = try options.integer("--idle-timeout", in: 1...86_400) {
+      settings.server.idleTimeout = .seconds(value)
+    }
+    if let value = try options.integer("--threads", in: 1...256) {
+      settings.server.eventLoops = value
+    }
+    if let value = try options.choice(
+      "--admin-from", from: AdminPolicy.allCases.map(\.rawValue))
+    {
+      settings.adminFrom = AdminPolicy(rawValue: value)!
     }
     if let value = try options.integer("--max-batch", in: 1...1_000_000) {
       settings.limits.maxBatch = value

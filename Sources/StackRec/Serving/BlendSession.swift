@@ -7,7 +7,7 @@ import Glibc
 /// request. A line longer than `Blender.Limits.maxLineLength` gets one
 /// `ERR line too long` reply and is discarded up to its line break, and
 /// the session carries on. Used from one thread at a time.
-public final class BlendSession {
+public final class BlendSession: ConnectionHandler {
   private let blender: Blender
   private let allowsAdministration: Bool
   private var snapshot: StoreSnapshot
@@ -20,6 +20,11 @@ public final class BlendSession {
     self.blender = blender
     self.allowsAdministration = allowsAdministration
     (snapshot, generation) = blender.snapshot()
+    blender.openConnections.add(1, ordering: .relaxed)
+  }
+
+  deinit {
+    blender.openConnections.subtract(1, ordering: .relaxed)
   }
 
   /// Consumes the complete lines at the front of `input` and appends their
