@@ -183,15 +183,18 @@ import Testing
 
   // MARK: - Selection
 
-  @Test func kthLargestMatchesSortedOrder() {
+  @Test func partialTopMatchesSortedOrder() {
     var generator = SeededGenerator(seed: 9)
     for length in [1, 2, 3, 7, 50, 201] {
-      // Few distinct values, so that ties are common.
-      let values = (0..<length).map { _ in Float(generator.nextInt(below: 6)) }
-      let descending = values.sorted(by: >)
+      // Few distinct values, so that ties are common; the index breaks them.
+      let values = (0..<length).map { (value: generator.nextInt(below: 6), index: $0) }
+      let ranksAbove = { (a: (value: Int, index: Int), b: (value: Int, index: Int)) in
+        a.value > b.value || (a.value == b.value && a.index < b.index)
+      }
+      let sorted = values.sorted(by: ranksAbove)
       for k in 1...length {
-        var scratch = values
-        #expect(kthLargest(&scratch, k) == descending[k - 1], "length \(length), k \(k)")
+        let top = partialTop(values, k, by: ranksAbove).map(\.index).sorted()
+        #expect(top == sorted[0..<k].map(\.index).sorted(), "length \(length), k \(k)")
       }
     }
   }
