@@ -28,8 +28,8 @@ import Testing
       "\(executablePath) not found; build the package first")
     let outputPath = directory + "/stdout.txt"
     let errorPath = directory + "/stderr.txt"
-    FileManager.default.createFile(atPath: outputPath, contents: nil)
-    FileManager.default.createFile(atPath: errorPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
     let error = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
     defer {

@@ -14,8 +14,9 @@ public enum BlendCommand {
       "--store", ["PATH"],
       help: "Feature store to serve (default: artifacts/feature-store.sqlite)."),
     OptionSpec(
-      "--listen", ["HOST:PORT"],
-      help: "Serve TCP on this address, such as 127.0.0.1:7070; port 0 picks a free port."),
+      "--listen", ["[HOST:]PORT"],
+      help: "Serve TCP on this address, such as 7070 (loopback, 127.0.0.1) or 0.0.0.0:7070 "
+        + "(every interface); port 0 picks a free port."),
     OptionSpec("--stdin", help: "Serve requests from standard input (the default without --listen)."),
     OptionSpec(
       "--max-line-length", ["BYTES"], help: "Longest accepted request line (default 8192)."),
@@ -184,10 +185,15 @@ public enum BlendCommand {
     return settings
   }
 
-  /// Splits `HOST:PORT`, where HOST may be an IPv6 address in brackets.
+  /// Splits `HOST:PORT`, where HOST may be an IPv6 address in brackets; a
+  /// bare port means loopback.
   static func parseAddress(_ text: String) throws -> (host: String, port: Int) {
     guard let colon = text.lastIndex(of: ":") else {
-      throw UsageError("invalid address '\(text)' for --listen: expected HOST:PORT, such as 127.0.0.1:7070")
+      guard let port = Int(text), (0...65535).contains(port) else {
+        throw UsageError(
+          "invalid address '\(text)' for --listen: expected [HOST:]PORT, such as 7070 or 127.0.0.1:7070")
+      }
+      return ("127.0.0.1", port)
     }
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
