@@ -23,7 +23,29 @@ public enum PrecomputeCommand {
       "--data-url", ["URL"],
       help: "Where to download the dataset archive when the data directory is missing "
         + "(http, https or file URL; default: the official ml-latest-small.zip)."),
+    OptionSpec("--tags", ["FILE"], help: "Tags CSV file for the content model (optional)."),
+    OptionSpec(
+      "--folds-dir", ["DIR"],
+      help: "Evaluate over predefined folds instead: DIR/u1.base and DIR/u1.test to u5, as in "
+        + "MovieLens 100k, with DIR/u.item for movies; writes no store."),
     OptionSpec("--seed", ["N"], help: "Seed of the split and of the models' randomness (default 42)."),
+    OptionSpec(
+      "--preset", ["reference|best"],
+      help: "reference (default): bias, item kNN and MF, hold-out stacking with least squares. "
+        + "best: the stronger models, 5-fold out-of-fold stacking, feature-weighted stacking."),
+    OptionSpec(
+      "--models", ["LIST"],
+      help: "Comma-separated base models, overriding the preset's: "
+        + Preset.modelKeys.joined(separator: ", ") + "."),
+    OptionSpec(
+      "--stacking", ["holdout|oof"],
+      help: "How the meta-learner's training predictions are made: on meta-train by models fit "
+        + "on base-train (holdout), or out of fold over base-train plus meta-train (oof)."),
+    OptionSpec("--folds", ["K"], help: "Folds of out-of-fold stacking (default 5)."),
+    OptionSpec(
+      "--meta-learner", ["NAME"],
+      help: "The blend to serve: stacked (least squares), ridge, nnls (non-negative weights) "
+        + "or fwls (feature-weighted). Every one is evaluated and reported."),
     OptionSpec("--test-fraction", ["F"], help: "Fraction of rows held out for test (default 0.2)."),
     OptionSpec(
       "--meta-fraction", ["F"],
@@ -62,6 +84,13 @@ public enum PrecomputeCommand {
     public var testFraction = 0.2
     public var metaFraction = 0.2
     public var models = ModelConfiguration()
+    public var tagsPath: String?
+    public var foldsDirectory: String?
+    public var preset = Preset.reference
+    public var modelKeys: [String]?
+    public var stacking: Stacking?
+    public var folds = 5
+    public var metaLearner: MetaLearner?
     public var reportDirectory = "artifacts"
     public var storePath: String? = "artifacts/feature-store.sqlite"
     public var serveFit = ServeFit.all
@@ -124,6 +153,38 @@ public enum PrecomputeCommand {
       throw UsageError("--movies needs --ratings or --split-files")
     }
     settings.dataURL = options.string("--data-url")
+    settings.tagsPath = options.string("--tags")
+    if let directory = options.string("--folds-dir") {
+      if !sources.isEmpty {
+        throw UsageError("--folds-dir cannot be combined with \(sources[0]); pick one source")
+      }
+      settings.foldsDirectory = directory
+      settings.isDefaultSource = false
+    }
+    if let name = try options.choice("--preset", from: Preset.allCases.map(\.rawValue)) {
+      settings.preset = Preset(rawValue: name)!
+    }
+    if let list = options.string("--models") {
+      let keys = list.split(separator: ",").map { String($0).trimmingSpaces() }
+      for key in keys where !Preset.modelKeys.contains(key) {
+        throw UsageError(
+          "invalid model '\(key)' for --models: expected one or more of "
+            + Preset.modelKeys.joined(separator: ", "))
+      }
+      guard !keys.isEmpty, Set(keys).count == keys.count else {
+        throw UsageError("invalid value '\(list)' for --models: list each model once")
+      }
+      settings.modelKeys = keys
+    }
+    if let value = try options.integer("--folds", in: 2...100) { settings.folds = value }
+    if let name = try options.choice("--stacking", from: ["holdout", "oof"]) {
+      settings.stacking = name == "oof" ? .outOfFold(folds: settings.folds) : .holdout
+    } else if options.has("--folds") {
+      settings.stacking = .outOfFold(folds: settings.folds)
+    }
+    if let name = try options.choice("--meta-learner", from: MetaLearner.all.map(\.key)) {
+      settings.metaLearner = MetaLearner(key: name)
+    }
 
     if let seed = try options.integer("--seed", in: 0...Int.max) { settings.seed = UInt64(seed) }
     if let value = try options.number("--test-fraction", in: 0.0...0.9) {
@@ -156,8 +217,10 @@ public enum PrecomputeCommand {
     if let fit = try options.choice("--serve-fit", from: ServeFit.allCases.map(\.rawValue)) {
       settings.serveFit = ServeFit(rawValue: fit)!
     }
-    if options.has("--no-store") {
-      if options.has("--out") { throw UsageError("--out and --no-store cannot be combined") }
+    if options.has("--no-store") || settings.foldsDirectory != nil {
+      if options.has("--out") {
+        throw UsageError("--out cannot be combined with --no-store or --folds-dir, which write no store")
+      }
       settings.storePath = nil
     }
     settings.waitForLock = options.has("--wait-lock")
@@ -165,182 +228,17 @@ public enum PrecomputeCommand {
     return settings
   }
 
-  /// Runs the experiment and writes the report.
-  public static func run(_ settings: Settings, logger: Logger) throws {
-    let total = Stopwatch()
-
-    if case .directory(let directory) = settings.source,
-      settings.isDefaultSource || settings.dataURL != nil
-    {
-      let url = settings.dataURL ?? DatasetFetcher.defaultURL
-      try DatasetFetcher.ensureDataset(
-        directory: directory, url: url,
-        expectedSHA256: url == DatasetFetcher.defaultURL ? DatasetFetcher.defaultSHA256 : nil,
-        logger: logger)
+  /// The experiment the settings ask for: the preset, with any model list,
+  /// stacking or meta-learner given on the command line.
+  public static func plan(_ settings: Settings) -> ExperimentPlan {
+    var plan = settings.preset.plan(reference: settings.models, seed: settings.seed)
+    if let keys = settings.modelKeys {
+      plan.models = keys.map { Preset.spec(for: $0, reference: settings.models, seed: settings.seed)! }
     }
-
-    var stopwatch = Stopwatch()
-    let loaded = try MovieLensLoader.load(settings.source)
-    let dataset = loaded.dataset
-    logger.info(
-      "loaded ratings",
-      [
-        "ratings": dataset.ratings.count, "users": dataset.userCount, "items": dataset.itemCount,
-        "seconds": formatSeconds(stopwatch.seconds),
-      ])
-    if loaded.droppedDuplicates > 0 {
-      logger.warning(
-        "dropped duplicate ratings, keeping the latest of each user and movie",
-        ["dropped": loaded.droppedDuplicates])
-    }
-    if loaded.skippedEmptyLines > 0 {
-      logger.warning("skipped empty lines", ["lines": loaded.skippedEmptyLines])
-    }
-    if loaded.repairedTitles > 0 {
-      logger.warning("read titles that were not UTF-8 as Latin-1", ["titles": loaded.repairedTitles])
-    }
-    let loadSeconds = stopwatch.seconds
-
-    stopwatch = Stopwatch()
-    let split: Split
-    let splitDescription: JSONValue
-    if let predefined = loaded.predefinedSplit {
-      split = predefined
-      splitDescription = .string("files")
-    } else {
-      split = Split.random(
-        rowCount: dataset.ratings.count, seed: settings.seed,
-        testFraction: settings.testFraction, metaFraction: settings.metaFraction)
-      splitDescription = .object([
-        ("method", .string("shuffle")),
-        ("seed", .integer(Int(settings.seed))),
-        ("test_fraction", .number(settings.testFraction)),
-        ("meta_fraction", .number(settings.metaFraction)),
-      ])
-    }
-    try checkSplit(split)
-    logger.info(
-      "split rows",
-      [
-        "base_train": split.baseTrain.count, "meta_train": split.metaTrain.count,
-        "test": split.test.count,
-      ])
-    let splitSeconds = stopwatch.seconds
-
-    let result = Experiment.run(
-      dataset: dataset, split: split, configuration: settings.models, logger: logger)
-
-    var storeFields: [(String, JSONValue)] = []
-    if let storePath = settings.storePath {
-      storeFields = try writeStore(
-        dataset: dataset, split: split, result: result, settings: settings, path: storePath,
-        logger: logger)
-    }
-
-    let summary = Report.DatasetSummary(
-      source: describe(settings.source), fingerprint: dataset.fingerprint,
-      ratings: dataset.ratings.count, users: dataset.userCount, items: dataset.itemCount,
-      droppedDuplicates: loaded.droppedDuplicates, ratingScale: dataset.ratingScale)
-    var timings: [(String, JSONValue)] = [
-      ("load", .number(rounded(loadSeconds))), ("split", .number(rounded(splitSeconds))),
-    ]
-    timings += result.stageSeconds.map { ($0.stage, .number(rounded($0.seconds))) }
-    timings.append(("total", .number(rounded(total.seconds))))
-    let report = Report(
-      dataset: summary, splitDescription: splitDescription,
-      parameters: parametersJSON(settings), result: result,
-      extra: [("timings_seconds", .object(timings))]
-        + (storeFields.isEmpty ? [] : [("store", .object(storeFields))]))
-
-    try createDirectories(settings.reportDirectory)
-    let reportPath = joinPath(settings.reportDirectory, "report.json")
-    try writeFileAtomically(reportPath, Array((report.json.serialized() + "\n").utf8))
-    print(report.table, terminator: "")
-    logger.info("wrote report", ["path": reportPath, "seconds": formatSeconds(total.seconds)])
-  }
-
-  /// Fits the served models, scores every pair and publishes the store.
-  ///
-  /// - Returns: the report's `store` section.
-  static func writeStore(
-    dataset: Dataset, split: Split, result: ExperimentResult, settings: Settings, path: String,
-    logger: Logger
-  ) throws -> [(String, JSONValue)] {
-    let stopwatch = Stopwatch()
-    let training: TrainingSet
-    let models: [any RatingModel]
-    switch settings.serveFit {
-    case .base:
-      training = TrainingSet(dataset: dataset, rows: split.baseTrain)
-      models = result.models
-    case .all:
-      training = TrainingSet(dataset: dataset, rows: Array(0..<dataset.ratings.count))
-      logger.info("refitting the base models on all ratings", ["rows": training.ratings.count])
-      models = Experiment.fitBaseModels(training, configuration: settings.models, logger: logger)
-    }
-    let fitSeconds = stopwatch.seconds
-
-    let scoring = Stopwatch()
-    let content = FeatureStoreBuilder.content(
-      dataset: dataset, training: training, models: models,
-      blend: BlendModel(result.stacker), serveFit: settings.serveFit, logger: logger)
-    let scoreSeconds = scoring.seconds
-
-    let summary = try FeatureStoreWriter.write(
-      content, to: path, waitForLock: settings.waitForLock)
-    logger.info(
-      "published feature store",
-      [
-        "path": path, "bytes": summary.bytes,
-        "ratio_to_raw_float32": format(summary.ratio, decimals: 4),
-        "encode_seconds": formatSeconds(summary.encodeSeconds),
-        "write_seconds": formatSeconds(summary.writeSeconds),
-      ])
-    return [
-      ("path", .string(path)),
-      ("serve_fit", .string(settings.serveFit.rawValue)),
-      ("bytes", .integer(summary.bytes)),
-      ("raw_float32_bytes", .integer(summary.rawScoreBytes)),
-      ("ratio_to_raw", .number(rounded(summary.ratio))),
-      ("blob_bytes", .integer(summary.blobBytes)),
-      ("fit_seconds", .number(rounded(fitSeconds))),
-      ("score_seconds", .number(rounded(scoreSeconds))),
-      ("encode_seconds", .number(rounded(summary.encodeSeconds))),
-      ("write_seconds", .number(rounded(summary.writeSeconds))),
-    ]
-  }
-
-  /// Rejects a split whose training or test part is empty.
-  static func checkSplit(_ split: Split) throws {
-    if split.baseTrain.isEmpty {
-      throw UsageError("the base-train split is empty; lower --test-fraction or --meta-fraction")
-    }
-    if split.metaTrain.isEmpty {
-      throw UsageError("the meta-train split is empty; raise --meta-fraction or add ratings")
-    }
-    if split.test.isEmpty {
-      throw UsageError("the test split is empty; raise --test-fraction or add ratings")
-    }
-  }
-
-  static func describe(_ source: DataSource) -> String {
-    switch source {
-    case .directory(let directory): return directory
-    case .files(let ratings, _): return ratings
-    case .splitFiles(let base, let meta, let test, _): return "\(base), \(meta), \(test)"
-    }
-  }
-
-  static func parametersJSON(_ settings: Settings) -> JSONValue {
-    .object([
-      ("seed", .integer(Int(settings.seed))),
-      ("knn_neighbors", .integer(settings.models.knn.neighbors)),
-      ("mf_factors", .integer(settings.models.mf.factors)),
-      ("mf_epochs", .integer(settings.models.mf.epochs)),
-      ("mf_learning_rate", .number(settings.models.mf.learningRate)),
-      ("mf_regularization", .number(settings.models.mf.regularization)),
-      ("mf_init_std", .number(settings.models.mf.initStandardDeviation)),
-    ])
+    if let stacking = settings.stacking { plan.stacking = stacking }
+    if case .outOfFold = plan.stacking { plan.stacking = .outOfFold(folds: settings.folds) }
+    if let learner = settings.metaLearner { plan.metaLearner = learner }
+    return plan
   }
 }
 

@@ -10,6 +10,9 @@ public struct Dataset: Sendable {
   public var titles: [String]
   /// Pipe-separated genres by item index, as in `movies.csv`.
   public var genres: [String]
+  /// Lowercased user tags by item index, each tag once; tags of movies
+  /// outside the item index are ignored.
+  public var tags: [[String]] = []
   /// The allowed rating range; input outside it is rejected.
   public var ratingScale: ClosedRange<Float>
   /// True when every rating row carried a timestamp.
@@ -29,6 +32,7 @@ public struct Dataset: Sendable {
     self.ratingScale = ratingScale
     self.hasTimestamps = hasTimestamps
     self.fingerprint = fingerprint
+    self.tags = [[String]](repeating: [], count: items.count)
   }
 
   /// The number of distinct users with at least one rating.

@@ -206,3 +206,145 @@ extension String {
     return String(scalars)
   }
 }
+
+// MARK: - Other MovieLens layouts
+
+extension RatingFileParser {
+  /// Parses a ratings file without a header whose columns are user, movie,
+  /// rating and timestamp, separated by `separator`: MovieLens 100k's
+  /// `u.data` and its `u1.base`... folds (tab), and the 1M and 10M
+  /// `ratings.dat` (`::`).
+  static func parseRatingColumns(
+    bytes: [UInt8], path: String, separator: String, scale: ClosedRange<Float>
+  ) throws -> RatingRows {
+    try bytes.withUnsafeBufferPointer { buffer in
+      var scanner = RecordScanner(bytes: buffer, path: path, separator: separator)
+      var rows = RatingRows()
+      rows.userIDs.reserveCapacity(bytes.count / 16)
+      rows.itemIDs.reserveCapacity(bytes.count / 16)
+      rows.values.reserveCapacity(bytes.count / 16)
+      rows.timestamps.reserveCapacity(bytes.count / 16)
+      var sawRecord = false
+      while try scanner.next() {
+        sawRecord = true
+        guard scanner.fields.count == 4 else {
+          throw DataError.wrongFieldCount(
+            path: path, line: scanner.line, expected: 4, found: scanner.fields.count)
+        }
+        rows.userIDs.append(try parseID(scanner, 0, "user id"))
+        rows.itemIDs.append(try parseID(scanner, 1, "item id"))
+        rows.values.append(try parseRating(scanner, 2, scale: scale))
+        rows.timestamps.append(try parseTimestamp(scanner, 3))
+      }
+      rows.skippedEmptyLines = scanner.skippedEmptyLines
+      guard sawRecord else { throw DataError.emptyFile(path: path) }
+      return rows
+    }
+  }
+
+  /// The 19 genres of MovieLens 100k, in the order of `u.item`'s flag
+  /// columns, for when `u.genre` is absent.
+  static let defaultGenres100k = [
+    "unknown", "Action", "Adventure", "Animation", "Children", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+  ]
+
+  /// Parses MovieLens 100k's `u.item`: pipe-separated, Latin-1, with the
+  /// movie id, title, release dates, IMDb URL and one 0/1 flag per genre.
+  static func parseUItem(bytes: [UInt8], path: String, genreNames: [String]) throws -> [MovieRow] {
+    try bytes.withUnsafeBufferPointer { buffer in
+      var scanner = RecordScanner(bytes: buffer, path: path, separator: "|")
+      var movies: [MovieRow] = []
+      while try scanner.next() {
+        guard scanner.fields.count >= 5 else {
+          throw DataError.wrongFieldCount(
+            path: path, line: scanner.line, expected: 5 + genreNames.count,
+            found: scanner.fields.count)
+        }
+        let id = try parseID(scanner, 0, "movie id")
+        let title = latin1(scanner.unescapedBytes(1))
+        var genres: [String] = []
+        for (offset, name) in genreNames.enumerated() where 5 + offset < scanner.fields.count {
+          if scanner.text(5 + offset) == "1" { genres.append(name) }
+        }
+        movies.append(MovieRow(id: id, title: title, genres: genres.joined(separator: "|")))
+      }
+      return movies
+    }
+  }
+
+  /// Parses `u.genre`: `name|index` lines.
+  static func parseGenreNames(bytes: [UInt8], path: String) throws -> [String] {
+    try bytes.withUnsafeBufferPointer { buffer in
+      var scanner = RecordScanner(bytes: buffer, path: path, separator: "|")
+      var names: [(Int, String)] = []
+      while try scanner.next() {
+        guard scanner.fields.count == 2 else { continue }
+        guard case .value(let index) = NumberParsing.integer(scanner.rawBytes(1)) else {
+          throw DataError.invalidNumber(
+            path: path, line: scanner.line, column: "genre index", value: scanner.text(1))
+        }
+        names.append((Int(index), scanner.text(0)))
+      }
+      return names.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+  }
+
+  /// Parses the 1M and 10M `movies.dat`: `MovieID::Title::Genres`, UTF-8 or
+  /// Latin-1.
+  static func parseMoviesDat(bytes: [UInt8], path: String) throws -> (movies: [MovieRow], repairedTitles: Int) {
+    try bytes.withUnsafeBufferPointer { buffer in
+      var scanner = RecordScanner(bytes: buffer, path: path, separator: "::")
+      var movies: [MovieRow] = []
+      var repaired = 0
+      while try scanner.next() {
+        guard scanner.fields.count == 3 else {
+          throw DataError.wrongFieldCount(
+            path: path, line: scanner.line, expected: 3, found: scanner.fields.count)
+        }
+        let (title, wasRepaired) = decodeText(scanner.unescapedBytes(1))
+        if wasRepaired { repaired += 1 }
+        movies.append(
+          MovieRow(id: try parseID(scanner, 0, "movie id"), title: title, genres: scanner.text(2)))
+      }
+      return (movies, repaired)
+    }
+  }
+
+  /// Parses a tags file, `tags.csv` (with a header naming `movieId` and
+  /// `tag`) or the 10M `tags.dat` (`UserID::MovieID::Tag::Timestamp`), into
+  /// (movie id, tag) pairs.
+  static func parseTags(bytes: [UInt8], path: String) throws -> [(Int32, String)] {
+    try bytes.withUnsafeBufferPointer { buffer in
+      let isDat = path.hasSuffix(".dat")
+      var scanner = RecordScanner(bytes: buffer, path: path, separator: isDat ? "::" : ",")
+      var movieColumn = 1
+      var tagColumn = 2
+      var fieldCount = 4
+      if !isDat {
+        guard try scanner.next() else { throw DataError.emptyFile(path: path) }
+        let header = HeaderColumns(scanner: scanner)
+        movieColumn = try header.require(["movieId", "itemId"], path: path)
+        tagColumn = try header.require("tag", path: path)
+        fieldCount = scanner.fields.count
+      }
+      var tags: [(Int32, String)] = []
+      while try scanner.next() {
+        guard scanner.fields.count == fieldCount else {
+          throw DataError.wrongFieldCount(
+            path: path, line: scanner.line, expected: fieldCount, found: scanner.fields.count)
+        }
+        let movie = try parseID(scanner, movieColumn, "movieId")
+        tags.append((movie, decodeText(scanner.unescapedBytes(tagColumn)).text))
+      }
+      return tags
+    }
+  }
+
+  static func latin1(_ bytes: [UInt8]) -> String {
+    var text = ""
+    text.unicodeScalars.append(contentsOf: bytes.map { Unicode.Scalar($0) })
+    return text
+  }
+}

@@ -107,3 +107,53 @@ public enum LeastSquares {
     return x
   }
 }
+
+extension LeastSquares {
+  /// Fits with every weight constrained to be non-negative and a free
+  /// intercept, by cyclic coordinate descent on the centred normal
+  /// equations: each step sets one weight to the minimiser along its axis,
+  /// clamped at 0. The objective is convex, so the iteration converges to
+  /// the constrained optimum.
+  public static func fitNonNegative(features: [[Double]], targets: [Double]) -> Solution {
+    let featureCount = features.count
+    let sampleCount = targets.count
+    guard sampleCount > 0, featureCount > 0 else {
+      return Solution(intercept: targets.isEmpty ? 0 : targets.reduce(0, +) / Double(sampleCount),
+        weights: [Double](repeating: 0, count: featureCount))
+    }
+    let n = Double(sampleCount)
+    let targetMean = targets.reduce(0, +) / n
+    let means = features.map { $0.reduce(0, +) / n }
+    var gram = [Double](repeating: 0, count: featureCount * featureCount)
+    var rhs = [Double](repeating: 0, count: featureCount)
+    for a in 0..<featureCount {
+      for sample in 0..<sampleCount {
+        rhs[a] += (features[a][sample] - means[a]) * (targets[sample] - targetMean)
+      }
+      for b in a..<featureCount {
+        var sum = 0.0
+        for sample in 0..<sampleCount {
+          sum += (features[a][sample] - means[a]) * (features[b][sample] - means[b])
+        }
+        gram[a * featureCount + b] = sum
+        gram[b * featureCount + a] = sum
+      }
+    }
+
+    var weights = [Double](repeating: 0, count: featureCount)
+    for _ in 0..<10_000 {
+      var largestChange = 0.0
+      for j in 0..<featureCount where gram[j * featureCount + j] > 0 {
+        var gradient = -rhs[j]
+        for k in 0..<featureCount { gradient += gram[j * featureCount + k] * weights[k] }
+        let updated = max(0, weights[j] - gradient / gram[j * featureCount + j])
+        largestChange = max(largestChange, abs(updated - weights[j]))
+        weights[j] = updated
+      }
+      if largestChange < 1e-12 { break }
+    }
+    var intercept = targetMean
+    for j in 0..<featureCount { intercept -= weights[j] * means[j] }
+    return Solution(intercept: intercept, weights: weights)
+  }
+}

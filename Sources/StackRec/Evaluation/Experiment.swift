@@ -1,9 +1,49 @@
-/// The hyperparameters of every base model.
+import Dispatch
+import Synchronization
+
+/// The hyperparameters of the reference configuration's three models.
 public struct ModelConfiguration: Sendable, Equatable {
   public var knn = ItemKNNModel.Configuration()
   public var mf = MatrixFactorizationModel.Configuration()
 
   public init() {}
+
+  /// The three models in blend order: bias, item kNN, matrix factorisation.
+  public var specs: [BaseModelSpec] {
+    [.bias, .itemKNN(knn), .matrixFactorization(mf)]
+  }
+}
+
+/// How the meta-learner's training predictions are produced.
+public enum Stacking: Sendable, Equatable {
+  /// Base models fit on base-train and predict meta-train; the reported
+  /// models are those fits.
+  case holdout
+  /// The training rows (base-train plus meta-train) are cut into `folds`
+  /// parts; each part is predicted by models fit on the others, and the
+  /// meta-learner fits on these out-of-fold predictions. The base models
+  /// are then refit on all training rows.
+  case outOfFold(folds: Int)
+}
+
+/// Everything an experiment runs.
+public struct ExperimentPlan: Sendable {
+  public var models: [BaseModelSpec]
+  public var stacking: Stacking
+  /// The meta-learner whose blend is served and reported as `best`.
+  public var metaLearner: MetaLearner
+  /// The seed of the fold assignment and of the meta-learners' penalty search.
+  public var seed: UInt64
+
+  public init(
+    models: [BaseModelSpec], stacking: Stacking = .holdout, metaLearner: MetaLearner = .leastSquares,
+    seed: UInt64 = 42
+  ) {
+    self.models = models
+    self.stacking = stacking
+    self.metaLearner = metaLearner
+    self.seed = seed
+  }
 }
 
 /// One model's or ensemble's accuracy on a set of pairs.
@@ -26,119 +66,230 @@ public struct Accuracy: Sendable, Equatable {
   }
 }
 
-/// What a stacking experiment produced: fitted models, weights, accuracy.
+/// What a stacking experiment produced: fitted models, blends, accuracy.
 public struct ExperimentResult: Sendable {
-  /// The base models fitted on base-train, in blend order.
+  /// The base models whose test predictions are reported, in blend order:
+  /// fit on base-train (hold-out) or on all training rows (out-of-fold).
   public var models: [any RatingModel]
+  /// The least-squares stack, always fitted.
   public var stacker: LinearStacker
-  /// Test accuracy of each base model, then the average and the stack.
+  /// Every meta-learner's blend, by key.
+  public var blends: [String: BlendModel]
+  /// The served blend's meta-learner.
+  public var served: MetaLearner
+  /// Test accuracy of each base model, then each ensemble, then `best`.
   public var test: [Accuracy]
-  /// Meta-train RMSE of each base model.
+  /// Each base model's RMSE on the meta-learner's training predictions.
   public var metaRMSE: [String: Double]
   /// The rows in each part of the split.
   public var splitSizes: (baseTrain: Int, metaTrain: Int, test: Int)
   /// True test ratings and each model's and ensemble's test predictions, by key.
   public var testTruth: [Double]
   public var testPredictions: [String: [Double]]
-  /// The training RMSE per epoch of the matrix factorisation model.
+  /// The training RMSE per epoch of the reference matrix factorisation.
   public var mfEpochRMSE: [Double]
   /// Wall time of each stage, in order.
   public var stageSeconds: [(stage: String, seconds: Double)]
 }
 
-/// Runs the hold-out stacking experiment: base models fit on base-train,
-/// the meta-learner fits on their meta-train predictions, and everything is
-/// scored on test.
+/// Runs a stacking experiment: base models, their predictions for the
+/// meta-learner's training rows, every meta-learner, and the test scores.
 public enum Experiment {
-  /// The base model keys in blend order.
+  /// The reference configuration's model keys in blend order.
   public static let baseModelKeys = [BiasModel.key, ItemKNNModel.key, MatrixFactorizationModel.key]
 
+  /// Runs the reference configuration: hold-out stacking of bias, item kNN
+  /// and matrix factorisation with least squares.
   public static func run(
     dataset: Dataset, split: Split, configuration: ModelConfiguration, logger: Logger
+  ) -> ExperimentResult {
+    run(dataset: dataset, split: split, plan: ExperimentPlan(models: configuration.specs), logger: logger)
+  }
+
+  public static func run(
+    dataset: Dataset, split: Split, plan: ExperimentPlan, logger: Logger
   ) -> ExperimentResult {
     var stages: [(String, Double)] = []
     func timed<T>(_ stage: String, _ work: () -> T) -> T {
       let stopwatch = Stopwatch()
       let result = work()
       stages.append((stage, stopwatch.seconds))
+      logger.info("finished \(stage)", ["seconds": formatSeconds(stopwatch.seconds)])
       return result
     }
+    let features = plan.models.contains(where: \.needsItemFeatures)
+      ? ItemFeatures.build(dataset: dataset) : nil
+    let context = FitContext(itemFeatures: features, logger: logger)
 
-    let training = timed("index_base_train") {
-      TrainingSet(dataset: dataset, rows: split.baseTrain)
+    // Training predictions for the meta-learner, and the models for test.
+    let metaRows: [Int]
+    let metaPredictions: [[Double]]
+    let models: [any RatingModel]
+    let finalTraining: TrainingSet
+    switch plan.stacking {
+    case .holdout:
+      finalTraining = timed("index_training") { TrainingSet(dataset: dataset, rows: split.baseTrain) }
+      models = timed("fit_base_models") { fitAll(plan.models, finalTraining, context) }
+      metaRows = split.metaTrain
+      metaPredictions = timed("predict_meta_train") { predictAll(models, dataset, metaRows) }
+    case .outOfFold(let folds):
+      let trainRows = split.baseTrain + split.metaTrain
+      metaRows = trainRows
+      metaPredictions = timed("out_of_fold_predictions") {
+        outOfFoldPredictions(
+          plan.models, dataset: dataset, rows: trainRows, folds: folds, seed: plan.seed,
+          context: context)
+      }
+      finalTraining = timed("index_training") { TrainingSet(dataset: dataset, rows: trainRows) }
+      models = timed("fit_base_models") { fitAll(plan.models, finalTraining, context) }
     }
-    logger.info(
-      "base-train indexed",
-      ["rows": training.ratings.count, "users": training.userCount, "items": training.itemCount])
 
-    let models = timed("fit_base_models") {
-      fitBaseModels(training, configuration: configuration, logger: logger)
-    }
-
-    let meta = dataset.ratings.subset(split.metaTrain)
-    let metaTruth = meta.values.map(Double.init)
-    let metaPredictions = timed("predict_meta_train") {
-      models.map { $0.predict(users: meta.users, items: meta.items) }
-    }
+    // Every meta-learner, on the same training predictions.
+    let metaTruth = metaRows.map { Double(dataset.ratings.values[$0]) }
     var metaRMSE: [String: Double] = [:]
     for (model, predictions) in zip(models, metaPredictions) {
       metaRMSE[model.key] = Metrics.rmse(predictions, metaTruth)
     }
-
-    let stacker = timed("fit_meta_model") {
-      LinearStacker.fit(predictions: metaPredictions, targets: metaTruth)
+    let metaSupport = support(of: metaRows, dataset: dataset, training: finalTraining)
+    var blends: [String: BlendModel] = [:]
+    timed("fit_meta_models") {
+      for learner in MetaLearner.all {
+        blends[learner.key] = learner.fit(
+          predictions: metaPredictions, targets: metaTruth, userSupport: metaSupport.users,
+          itemSupport: metaSupport.items, seed: plan.seed)
+      }
     }
+    let stackerBlend = blends[MetaLearner.leastSquares.key]!
+    let stacker = LinearStacker(intercept: stackerBlend.intercept, weights: stackerBlend.weights)
     var weightFields: [String: any CustomStringConvertible] = [
       "intercept": format(stacker.intercept)
     ]
     for (model, weight) in zip(models, stacker.weights) { weightFields[model.key] = format(weight) }
-    logger.info("meta-model fitted", weightFields)
+    logger.info("least-squares meta-model", weightFields)
 
-    let test = dataset.ratings.subset(split.test)
-    let testTruth = test.values.map(Double.init)
+    // Test predictions of every model and ensemble.
+    let testTruth = split.test.map { Double(dataset.ratings.values[$0]) }
+    let basePredictions = timed("predict_test") { predictAll(models, dataset, split.test) }
+    let testSupport = support(of: split.test, dataset: dataset, training: finalTraining)
     var predictions: [String: [Double]] = [:]
-    let basePredictions = timed("predict_test") {
-      models.map { $0.predict(users: test.users, items: test.items) }
-    }
     for (model, values) in zip(models, basePredictions) { predictions[model.key] = values }
     predictions[AverageEnsemble.key] = AverageEnsemble().combine(columns: basePredictions)
-    predictions[LinearStacker.key] = stacker.combine(columns: basePredictions)
+    for learner in MetaLearner.all {
+      predictions[learner.key] = blendAll(
+        blends[learner.key]!, basePredictions, users: testSupport.users, items: testSupport.items)
+    }
+    predictions["best"] = predictions[plan.metaLearner.key]
 
-    let keys = models.map(\.key) + [AverageEnsemble.key, LinearStacker.key]
+    let keys = models.map(\.key) + [AverageEnsemble.key] + MetaLearner.all.map(\.key) + ["best"]
     let accuracy = keys.map {
       Accuracy(key: $0, predictions: predictions[$0]!, truth: testTruth, scale: dataset.ratingScale)
     }
-    let mf = models.compactMap { $0 as? MatrixFactorizationModel }.first
+    let mf = models.compactMap { $0 as? MatrixFactorizationModel }.first { $0.key == MatrixFactorizationModel.key }
     return ExperimentResult(
-      models: models, stacker: stacker, test: accuracy, metaRMSE: metaRMSE,
+      models: models, stacker: stacker, blends: blends, served: plan.metaLearner, test: accuracy,
+      metaRMSE: metaRMSE,
       splitSizes: (split.baseTrain.count, split.metaTrain.count, split.test.count),
       testTruth: testTruth, testPredictions: predictions, mfEpochRMSE: mf?.epochRMSE ?? [],
       stageSeconds: stages)
   }
 
-  /// Fits the three base models on `training`, in blend order.
+  /// Fits the three reference models on `training`, in blend order.
   public static func fitBaseModels(
     _ training: TrainingSet, configuration: ModelConfiguration, logger: Logger
   ) -> [any RatingModel] {
-    var stopwatch = Stopwatch()
-    let bias = BiasModel.fit(training)
-    logger.info("fitted bias", ["seconds": formatSeconds(stopwatch.seconds)])
+    fitAll(configuration.specs, training, FitContext(logger: logger))
+  }
 
-    stopwatch = Stopwatch()
-    let knn = ItemKNNModel.fit(training, configuration: configuration.knn)
-    logger.info(
-      "fitted item_knn",
-      ["neighbors": configuration.knn.neighbors, "seconds": formatSeconds(stopwatch.seconds)])
-
-    stopwatch = Stopwatch()
-    let mf = MatrixFactorizationModel.fit(training, configuration: configuration.mf) {
-      epoch, rmse in
-      logger.info("mf epoch", ["epoch": epoch, "train_rmse": format(rmse)])
+  /// Fits every model, in parallel, in the order given.
+  public static func fitAll(
+    _ specs: [BaseModelSpec], _ training: TrainingSet, _ context: FitContext
+  ) -> [any RatingModel] {
+    let fitted = Mutex<[Int: any RatingModel]>([:])
+    DispatchQueue.concurrentPerform(iterations: specs.count) { index in
+      let stopwatch = Stopwatch()
+      let model = specs[index].fit(training, context: context)
+      context.logger.info(
+        "fitted \(specs[index].key)",
+        ["rows": training.ratings.count, "seconds": formatSeconds(stopwatch.seconds)])
+      fitted.withLock { $0[index] = model }
     }
-    logger.info(
-      "fitted mf",
-      ["factors": configuration.mf.factors, "seconds": formatSeconds(stopwatch.seconds)])
-    return [bias, knn, mf]
+    return fitted.withLock { models in specs.indices.map { models[$0]! } }
+  }
+
+  /// Each model's predictions for `rows` of `dataset`, at the rows' times.
+  static func predictAll(_ models: [any RatingModel], _ dataset: Dataset, _ rows: [Int])
+    -> [[Double]]
+  {
+    let users = rows.map { dataset.ratings.users[$0] }
+    let items = rows.map { dataset.ratings.items[$0] }
+    let times = dataset.hasTimestamps ? rows.map { dataset.ratings.timestamps[$0] } : nil
+    let results = Mutex<[Int: [Double]]>([:])
+    DispatchQueue.concurrentPerform(iterations: models.count) { index in
+      let values = models[index].predict(users: users, items: items, timestamps: times)
+      results.withLock { $0[index] = values }
+    }
+    return results.withLock { values in models.indices.map { values[$0]! } }
+  }
+
+  /// Assigns each of `count` rows to one of `folds` folds, in equal parts
+  /// after a seeded shuffle.
+  public static func foldAssignment(count: Int, folds: Int, seed: UInt64) -> [Int] {
+    precondition(folds >= 2, "out-of-fold stacking needs at least 2 folds, got \(folds)")
+    var generator = SeededGenerator(seed: seed ^ 0x5F0F_0F0F)
+    var order = Array(0..<count)
+    generator.shuffle(&order)
+    var assignment = [Int](repeating: 0, count: count)
+    for (position, row) in order.enumerated() { assignment[row] = position % folds }
+    return assignment
+  }
+
+  /// Each model's prediction for every row of `rows`, made by a model fit
+  /// on the other folds only.
+  static func outOfFoldPredictions(
+    _ specs: [BaseModelSpec], dataset: Dataset, rows: [Int], folds: Int, seed: UInt64,
+    context: FitContext
+  ) -> [[Double]] {
+    let assignment = foldAssignment(count: rows.count, folds: folds, seed: seed)
+    var predictions = [[Double]](
+      repeating: [Double](repeating: 0, count: rows.count), count: specs.count)
+    for fold in 0..<folds {
+      let held = (0..<rows.count).filter { assignment[$0] == fold }
+      let kept = (0..<rows.count).filter { assignment[$0] != fold }
+      let training = TrainingSet(dataset: dataset, rows: kept.map { rows[$0] })
+      let models = fitAll(specs, training, context)
+      let heldPredictions = predictAll(models, dataset, held.map { rows[$0] })
+      for model in 0..<specs.count {
+        for (position, index) in held.enumerated() {
+          predictions[model][index] = heldPredictions[model][position]
+        }
+      }
+      context.logger.info("finished fold", ["fold": fold + 1, "of": folds])
+    }
+    return predictions
+  }
+
+  /// The training support of each row's user and item.
+  static func support(of rows: [Int], dataset: Dataset, training: TrainingSet)
+    -> (users: [Int32], items: [Int32])
+  {
+    (
+      rows.map { Int32(training.byUser.count(ofRow: Int(dataset.ratings.users[$0]))) },
+      rows.map { Int32(training.byItem.count(ofRow: Int(dataset.ratings.items[$0]))) }
+    )
+  }
+
+  /// Applies a blend to column-wise predictions.
+  static func blendAll(
+    _ blend: BlendModel, _ predictions: [[Double]], users: [Int32], items: [Int32]
+  ) -> [Double] {
+    (0..<users.count).map { sample in
+      let terms = blend.terms(userSupport: users[sample], itemSupport: items[sample])
+      var value = terms.intercept
+      for model in 0..<predictions.count {
+        value += terms.weights[model] * predictions[model][sample]
+      }
+      return value
+    }
   }
 }
 

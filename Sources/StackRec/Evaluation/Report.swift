@@ -23,9 +23,7 @@ public struct Report: Sendable {
     func byKey(_ value: (Accuracy) -> Double) -> JSONValue {
       .object(result.test.map { ($0.key, .number(rounded(value($0)))) })
     }
-    let weights = zip(result.models, result.stacker.weights).map {
-      ($0.key, JSONValue.number($1))
-    }
+    let served = result.blends[result.served.key]!
     var members: [(String, JSONValue)] = [
       ("format", .string("stackrec-report/1")),
       ("created_at", .string(Logger.timestamp())),
@@ -65,12 +63,12 @@ public struct Report: Sendable {
         "meta_train_rmse",
         .object(result.models.map { ($0.key, .number(rounded(result.metaRMSE[$0.key]!))) })
       ),
+      ("meta_model", Report.blendJSON(served, learner: result.served.key, models: result.models)),
       (
-        "meta_model",
-        .object([
-          ("intercept", .number(result.stacker.intercept)),
-          ("weights", .object(weights)),
-        ])
+        "meta_models",
+        .object(MetaLearner.all.map {
+          ($0.key, Report.blendJSON(result.blends[$0.key]!, learner: $0.key, models: result.models))
+        })
       ),
       ("mf_train_rmse_by_epoch", .array(result.mfEpochRMSE.map { .number(rounded($0)) })),
     ]
@@ -79,19 +77,45 @@ public struct Report: Sendable {
     table = Report.table(result)
   }
 
+  /// A blend as JSON: the intercept and weights at average support, and
+  /// for a feature-weighted blend its features and every coefficient.
+  static func blendJSON(_ blend: BlendModel, learner: String, models: [any RatingModel])
+    -> JSONValue
+  {
+    var members: [(String, JSONValue)] = [
+      ("learner", .string(learner)),
+      ("intercept", .number(blend.intercept)),
+      ("weights", .object(zip(models, blend.weights).map { ($0.key, .number($1)) })),
+    ]
+    if !blend.isLinear {
+      members.append(("features", .array(blend.features.map { .string($0.rawValue) })))
+      members.append(("centers", .array(blend.centers.map { .number($0) })))
+      members.append(("scales", .array(blend.scales.map { .number($0) })))
+      members.append(("intercepts", .array(blend.intercepts.map { .number($0) })))
+      members.append(
+        (
+          "coefficients",
+          .object(zip(models, blend.coefficients).map { ($0.key, .array($1.map { .number($0) })) })
+        ))
+    }
+    return .object(members)
+  }
+
   /// The test accuracy table, best RMSE first, with the meta-model below.
   static func table(_ result: ExperimentResult) -> String {
-    let rows = result.test.sorted { $0.rmse < $1.rmse }
-    var text = "model      test RMSE   clipped RMSE   test MAE   clipped MAE\n"
+    let rows = result.test.filter { $0.key != "best" }.sorted { $0.rmse < $1.rmse }
+    var text = "model         test RMSE   clipped RMSE   test MAE   clipped MAE\n"
     for row in rows {
-      text += row.key.padding(to: 11)
+      text += row.key.padding(to: 14)
       text += format(row.rmse).padding(to: 12)
       text += format(row.rmseClipped).padding(to: 15)
       text += format(row.mae).padding(to: 11)
       text += format(row.maeClipped) + "\n"
     }
-    text += "\nmeta-model: intercept \(format(result.stacker.intercept))"
-    for (model, weight) in zip(result.models, result.stacker.weights) {
+    let served = result.blends[result.served.key]!
+    let average = served.isLinear ? "" : " at average support"
+    text += "\nserved blend (\(result.served.key))\(average): intercept \(format(served.intercept))"
+    for (model, weight) in zip(result.models, served.weights) {
       text += ", \(model.key) \(format(weight))"
     }
     return text + "\n"

@@ -45,7 +45,9 @@ public struct MatrixFactorizationModel: RatingModel {
   }
 
   public static let key = "mf"
-  public var key: String { Self.key }
+  /// The name in reports: `mf` for the reference configuration, `svd` for
+  /// the tuned one.
+  public let key: String
 
   public let configuration: Configuration
   public let globalMean: Double
@@ -69,7 +71,7 @@ public struct MatrixFactorizationModel: RatingModel {
   /// - Parameter onEpoch: called after each epoch with its number (from 1)
   ///   and training RMSE.
   public static func fit(
-    _ training: TrainingSet, configuration: Configuration = Configuration(),
+    _ training: TrainingSet, configuration: Configuration = Configuration(), key: String = key,
     onEpoch: (Int, Double) -> Void = { _, _ in }
   ) -> MatrixFactorizationModel {
     let factors = configuration.factors
@@ -122,7 +124,7 @@ public struct MatrixFactorizationModel: RatingModel {
     }
 
     return MatrixFactorizationModel(
-      configuration: configuration, globalMean: mu, userBiases: bu, itemBiases: bi,
+      key: key, configuration: configuration, globalMean: mu, userBiases: bu, itemBiases: bi,
       userFactors: p, itemFactors: q, epochRMSE: epochRMSE,
       userKnown: (0..<training.userCount).map { training.isKnown(user: Int32($0)) },
       itemKnown: (0..<training.itemCount).map { training.isKnown(item: Int32($0)) })

@@ -152,14 +152,17 @@ public final class Blender: Sendable {
     let blended = snapshot.score(user: userIndex, item: itemIndex)
     do {
       let scores = try snapshot.modelScores(user: userIndex, item: itemIndex)
-      let terms = zip(snapshot.modelKeys, zip(scores, snapshot.blend.weights)).map {
+      let support = snapshot.support(user: userIndex, item: itemIndex)
+      let pair = snapshot.blend.terms(userSupport: support.user, itemSupport: support.item)
+      let terms = zip(snapshot.modelKeys, zip(scores, pair.weights)).map {
         Explanation.Term(model: $0, score: $1.0, weight: $1.1)
       }
       return .explanation(
         Explanation(
-          terms: terms, intercept: snapshot.blend.intercept,
-          unclipped: snapshot.blend.blend(scores), result: blended.value,
-          fallback: blended.fallback))
+          terms: terms, intercept: pair.intercept,
+          unclipped: snapshot.blend.blend(
+            scores, userSupport: support.user, itemSupport: support.item),
+          result: blended.value, fallback: blended.fallback))
     } catch {
       logger.error("cannot decode scores for EXPLAIN", ["user": user, "error": "\(error)"])
       return .error("internal error: cannot decode the stored scores for user \(user)")

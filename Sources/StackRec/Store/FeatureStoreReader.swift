@@ -79,10 +79,9 @@ public enum FeatureStoreReader {
     let step = try requiredNumber("quantisation_step", as: Float.self)
     let ratingMin = try requiredNumber("rating_min", as: Float.self)
     let ratingMax = try requiredNumber("rating_max", as: Float.self)
-    let intercept = try requiredNumber("meta_intercept", as: Double.self)
     let storedChecksum = try requiredNumber("metadata_checksum", as: UInt32.self)
     guard userCount >= 0, itemCount >= 0, modelCount >= 1, modelCount <= 255, step > 0,
-      ratingMin < ratingMax, intercept.isFinite
+      ratingMin < ratingMax
     else {
       throw StoreError.corrupt(path: path, reason: "metadata values are out of range")
     }
@@ -114,23 +113,22 @@ public enum FeatureStoreReader {
 
     // Models.
     var keys: [String] = []
-    var weights: [Double] = []
     var models: [StoreMetadata.ModelData] = []
     let modelQuery = try database.prepare(
-      "SELECT position, key, weight, rank, data, checksum FROM models ORDER BY position")
+      "SELECT position, key, rank, data, checksum FROM models ORDER BY position")
     while try modelQuery.step() {
       let key = modelQuery.string(1)
       guard modelQuery.int64(0) == Int64(keys.count) else {
         throw StoreError.corrupt(path: path, reason: "model rows are not numbered 0..<\(modelCount)")
       }
-      let rank = Int(modelQuery.int64(3))
+      let rank = Int(modelQuery.int64(2))
       let expectedSize = (userCount * rank + itemCount * rank + itemCount + userCount + 1) * 4
       guard rank >= 1, rank <= 4096,
-        let data = try? Zlib.decompress(modelQuery.blob(4), expectedSize: expectedSize)
+        let data = try? Zlib.decompress(modelQuery.blob(3), expectedSize: expectedSize)
       else {
         throw StoreError.corrupt(path: path, reason: "the data of model '\(key)' does not decompress")
       }
-      guard Int64(Zlib.crc32(data)) == modelQuery.int64(5) else {
+      guard Int64(Zlib.crc32(data)) == modelQuery.int64(4) else {
         throw StoreError.checksumMismatch(path: path, part: "model '\(key)'")
       }
       guard
@@ -140,14 +138,13 @@ public enum FeatureStoreReader {
         throw StoreError.corrupt(path: path, reason: "the data of model '\(key)' has the wrong size")
       }
       keys.append(key)
-      weights.append(modelQuery.double(2))
       models.append(parsed)
     }
     guard keys.count == modelCount else {
       throw StoreError.corrupt(path: path, reason: "expected \(modelCount) models, found \(keys.count)")
     }
-    guard weights.allSatisfy(\.isFinite) else {
-      throw StoreError.corrupt(path: path, reason: "a meta-model weight is not finite")
+    guard let blend = StoreMetadata.parseBlend(metadata, modelCount: modelCount) else {
+      throw StoreError.corrupt(path: path, reason: "the meta-model rows are missing or malformed")
     }
 
     // Users.
@@ -189,7 +186,7 @@ public enum FeatureStoreReader {
         ratingScale: ratingMin...ratingMax, step: step),
       users: users, items: items, titles: titles, userSupport: userSupport,
       itemSupport: itemSupport, modelKeys: keys,
-      blend: BlendModel(intercept: intercept, weights: weights), models: models, blobs: blobs,
+      blend: blend, models: models, blobs: blobs,
       checksums: checksums, stopwatch: stopwatch)
   }
 }

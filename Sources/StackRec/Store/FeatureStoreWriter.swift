@@ -29,11 +29,12 @@ public struct StoreWriteSummary: Sendable {
 /// application_id` is `0x53524543`, "SREC"):
 ///
 /// - `metadata(key, value)`: format, creation time, dataset fingerprint,
-///   rating scale, quantisation step, serve fit, meta-model intercept, and
-///   checksums of the metadata and the item table.
-/// - `models(position, key, weight, rank, data, checksum)`: blend order and
-///   weight; `data` is zlib-compressed `Float`s: the basis user terms, item
-///   terms, unknown-user scores, unknown-item scores, and the score for both
+///   rating scale, quantisation step, serve fit, the meta-model (`meta_*`
+///   rows, see `BlendModel`), and one checksum over the metadata and the
+///   item table.
+/// - `models(position, key, rank, data, checksum)`: blend order; `data` is
+///   zlib-compressed `Float`s: the basis user terms, item terms,
+///   unknown-user scores, unknown-item scores, and the score for both
 ///   unknown.
 /// - `items(item_index, item_id, support, title)`.
 /// - `users(user_index, user_id, support, scores, checksum)`: `scores` is the
@@ -166,8 +167,8 @@ public enum FeatureStoreWriter {
       BEGIN;
       CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE models (
-        position INTEGER PRIMARY KEY, key TEXT NOT NULL, weight REAL NOT NULL,
-        rank INTEGER NOT NULL, data BLOB NOT NULL, checksum INTEGER NOT NULL);
+        position INTEGER PRIMARY KEY, key TEXT NOT NULL, rank INTEGER NOT NULL,
+        data BLOB NOT NULL, checksum INTEGER NOT NULL);
       CREATE TABLE items (
         item_index INTEGER PRIMARY KEY, item_id INTEGER NOT NULL, support INTEGER NOT NULL,
         title TEXT NOT NULL);
@@ -185,15 +186,14 @@ public enum FeatureStoreWriter {
       insertMetadata.reset()
     }
 
-    let insertModel = try database.prepare("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)")
+    let insertModel = try database.prepare("INSERT INTO models VALUES (?, ?, ?, ?, ?)")
     for (position, model) in content.models.enumerated() {
       let data = StoreMetadata.modelData(model)
       try insertModel.bind(1, Int64(position))
       try insertModel.bind(2, model.key)
-      try insertModel.bind(3, content.blend.weights[position])
-      try insertModel.bind(4, Int64(model.basis.rank))
-      try insertModel.bind(5, try Zlib.compress(data, level: level))
-      try insertModel.bind(6, Int64(Zlib.crc32(data)))
+      try insertModel.bind(3, Int64(model.basis.rank))
+      try insertModel.bind(4, try Zlib.compress(data, level: level))
+      try insertModel.bind(5, Int64(Zlib.crc32(data)))
       try insertModel.step()
       insertModel.reset()
     }

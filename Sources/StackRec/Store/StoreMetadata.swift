@@ -18,14 +18,55 @@ enum StoreMetadata {
       ("user_count", String(content.userCount)),
       ("item_count", String(content.itemCount)),
       ("model_count", String(content.models.count)),
-      ("meta_intercept", String(content.blend.intercept)),
     ]
+    rows += blendEntries(content.blend)
     rows.sort { $0.0 < $1.0 }
     let checksum = checksum(
       metadata: rows, itemIDs: content.itemIDs, itemSupport: content.itemSupport,
       titles: content.titles)
     rows.append(("metadata_checksum", String(checksum)))
     return rows
+  }
+
+  /// The meta-model as metadata rows: comma-separated numbers in Swift's
+  /// shortest round-trip form, models separated by semicolons.
+  static func blendEntries(_ blend: BlendModel) -> [(String, String)] {
+    func list(_ values: [Double]) -> String { values.map { String($0) }.joined(separator: ",") }
+    return [
+      ("meta_features", blend.features.map(\.rawValue).joined(separator: ",")),
+      ("meta_centers", list(blend.centers)),
+      ("meta_scales", list(blend.scales)),
+      ("meta_intercepts", list(blend.intercepts)),
+      ("meta_coefficients", blend.coefficients.map(list).joined(separator: ";")),
+    ]
+  }
+
+  /// Parses the meta-model rows written by `blendEntries`, or returns nil
+  /// when they are missing or malformed.
+  static func parseBlend(_ metadata: [String: String], modelCount: Int) -> BlendModel? {
+    func list(_ text: String?) -> [Double]? {
+      guard let text else { return nil }
+      let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+      guard values.allSatisfy({ $0?.isFinite == true }) else { return nil }
+      return values.map { $0! }
+    }
+    guard
+      let names = metadata["meta_features"]?.split(separator: ",").map({ MetaFeature(rawValue: String($0)) }),
+      names.allSatisfy({ $0 != nil }), names.first == .constant,
+      let centers = list(metadata["meta_centers"]),
+      let scales = list(metadata["meta_scales"]),
+      let intercepts = list(metadata["meta_intercepts"]),
+      let rows = metadata["meta_coefficients"]?.split(separator: ";", omittingEmptySubsequences: false)
+    else { return nil }
+    let coefficients = rows.map { list(String($0)) }
+    let count = names.count
+    guard centers.count == count, scales.count == count, intercepts.count == count,
+      scales.allSatisfy({ $0 > 0 }), coefficients.count == modelCount,
+      coefficients.allSatisfy({ $0?.count == count })
+    else { return nil }
+    return BlendModel(
+      features: names.map { $0! }, centers: centers, scales: scales, intercepts: intercepts,
+      coefficients: coefficients.map { $0! })
   }
 
   /// The CRC-32 of the metadata rows (sorted by key, without the checksum

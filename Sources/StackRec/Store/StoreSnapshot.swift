@@ -82,7 +82,9 @@ public final class StoreSnapshot: Sendable {
               let content = try decode(
                 path, user, blobs[user], checksums[user], models, itemCount, header.step)
               sharedRated[user] = content.ratedItems
-              blend.blendRows(content.scores, into: &row)
+              blend.blendRows(
+                content.scores, userSupport: userSupport[user], itemSupport: itemSupport,
+                into: &row)
               for item in 0..<itemCount {
                 sharedBlended[user * itemCount + item] = Float(row[item])
               }
@@ -103,13 +105,18 @@ public final class StoreSnapshot: Sendable {
     ratedOffsets = offsets
     ratedItems = rated.flatMap { $0 }
 
+    // Fallbacks: an unknown user or item has no training ratings.
     var row: [Double] = []
-    blend.blendRows(models.map(\.unknownUserScores), into: &row)
+    blend.blendRows(
+      models.map(\.unknownUserScores), userSupport: 0, itemSupport: itemSupport, into: &row)
     unknownUserBlended = row.map { Float($0) }
-    blend.blendRows(models.map(\.unknownItemScores), into: &row)
-    unknownItemBlended = row.map { Float($0) }
-    blend.blendRows(models.map { [$0.unknownUserAndItemScore] }, into: &row)
-    unknownBothBlended = Float(row[0])
+    unknownItemBlended = (0..<userCount).map { user in
+      Float(
+        blend.blend(
+          models.map { $0.unknownItemScores[user] }, userSupport: userSupport[user],
+          itemSupport: 0))
+    }
+    unknownBothBlended = Float(blend.blend(models.map(\.unknownUserAndItemScore)))
     loadSeconds = stopwatch.seconds
   }
 
@@ -209,6 +216,12 @@ public final class StoreSnapshot: Sendable {
       }
     }
     return best.sorted().map { ($0.item, clip($0.score)) }
+  }
+
+  /// The training support of a pair, as the blend's features see it: 0 for
+  /// an id that is not stored.
+  public func support(user: Int?, item: Int?) -> (user: Int32, item: Int32) {
+    (user.map { userSupport[$0] } ?? 0, item.map { itemSupport[$0] } ?? 0)
   }
 
   /// Each model's unclipped score for one pair, decoded from the user's
