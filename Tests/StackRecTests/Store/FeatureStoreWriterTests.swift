@@ -43,6 +43,36 @@ import Testing
     }
   }
 
+  @Test(arguments: [
+    (Fallback.unknownUser, 2, Float.nan), (.unknownItem, 4, .infinity),
+    (.unknownUserAndItem, 0, -.infinity),
+  ])
+  func nonFiniteFallbackIsRejected(fallback: Fallback, index: Int, value: Float) throws {
+    try StoreTestDirectory.with { directory throws in
+      let path = directory.file("store.sqlite")
+      var content = StoreFixtures.randomContent(seed: 31, userCount: 6, itemCount: 8)
+      switch fallback {
+      case .unknownUser: content.models[2].unknownUserScores[index] = value
+      case .unknownItem: content.models[2].unknownItemScores[index] = value
+      default: content.models[2].unknownUserAndItemScore = value
+      }
+
+      let error = #expect(throws: StoreError.self) {
+        try FeatureStoreWriter.write(content, to: path)
+      }
+      guard case .invalidFallback(let model, let kind, let position, let stored)? = error else {
+        Issue.record("expected invalidFallback, got \(String(describing: error))")
+        return
+      }
+      #expect(model == "noisy")
+      #expect(kind == fallback)
+      #expect(position == index)
+      #expect(stored.bitPattern == value.bitPattern)
+      #expect(error?.description.contains("only finite scores can be stored") == true)
+      #expect(try directory.entries() == ["store.sqlite.lock"])
+    }
+  }
+
   // MARK: - Atomic publication
 
   @Test func secondWriteReplacesStore() throws {
