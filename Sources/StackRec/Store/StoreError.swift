@@ -8,6 +8,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
   case invalidFallback(model: String, fallback: Fallback, index: Int, value: Float)
   /// A blob's layout does not parse; the reason says where.
   case corruptBlob(String)
+  /// A store path where no file exists.
+  case notFound(path: String)
   /// A file that is not a stackrec feature store.
   case foreignFile(path: String, reason: String)
   /// A store written by a newer or older, incompatible stackrec.
@@ -37,6 +39,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         + "only finite scores can be stored"
     case .corruptBlob(let reason):
       return "corrupt score blob: \(reason)"
+    case .notFound(let path):
+      return
+        "\(path): feature store not found; check the path, "
+        + "or run stackrec-precompute --out \(path) to create it"
     case .foreignFile(let path, let reason):
       return "\(path): not a stackrec feature store: \(reason); run stackrec-precompute to create one"
     case .unsupportedVersion(let path, let found, let supported):
