@@ -210,6 +210,9 @@ import Testing
       #expect(result.status == 1)
       #expect(result.errorOutput.contains("error: \(path)"), "\(result.errorOutput)")
       #expect(result.errorOutput.contains("not found"), "\(result.errorOutput)")
+      // The advice names stackrec-precompute, not options stackrec-blend lacks.
+      #expect(result.errorOutput.contains("stackrec-precompute"), "\(result.errorOutput)")
+      #expect(!result.errorOutput.contains("--data"), "\(result.errorOutput)")
       #expect(result.output.isEmpty)
     }
   }

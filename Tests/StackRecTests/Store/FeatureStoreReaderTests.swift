@@ -191,9 +191,10 @@ import Testing
   @Test func missingFileNamesPath() throws {
     try StoreTestDirectory.with { directory throws in
       let path = directory.file("absent.sqlite")
-      let error = loadError(path)
-      #expect("\(error.map { "\($0)" } ?? "")".hasPrefix(path))
-      #expect("\(error.map { "\($0)" } ?? "")".contains("not found"))
+      let error = loadError(path) as? StoreError
+      #expect(error == .notFound(path: path))
+      #expect(error?.description.hasPrefix("\(path): feature store not found") == true)
+      #expect(error?.description.contains("stackrec-precompute --out \(path)") == true)
     }
   }
 
