@@ -150,12 +150,12 @@ import Testing
       try writeStoreTestFile(path, bytes)
 
       let error = loadError(path)
-      guard case .foreignFile(let errorPath, _)? = error as? StoreError else {
+      guard let error = error as? StoreError, case .foreignFile(let errorPath, _) = error else {
         Issue.record("expected foreignFile, got \(String(describing: error))")
         return
       }
       #expect(errorPath == path)
-      #expect("\(error!)".contains("not a stackrec feature store"))
+      #expect(error.description.contains("not a stackrec feature store"))
     }
   }
 

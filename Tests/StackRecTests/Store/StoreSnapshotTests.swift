@@ -44,7 +44,8 @@ import Testing
       for (position, id) in content.userIDs.enumerated() {
         #expect(snapshot.users.index(of: id) == Int32(position))
       }
-      #expect(snapshot.users.index(of: content.userIDs.last! + 1) == nil)
+      let pastLastID = try #require(content.userIDs.last) + 1
+      #expect(snapshot.users.index(of: pastLastID) == nil)
     }
   }
 
