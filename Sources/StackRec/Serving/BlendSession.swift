@@ -45,7 +45,9 @@ public final class BlendSession: ConnectionHandler {
       guard let newline = memchr(start, 0x0A, remaining) else {
         if discarding {
           consumed = input.count
-        } else if remaining > maxLength {
+        } else if remaining > maxLength + 1 {
+          // The byte past the limit may be the CR of a CRLF whose LF has not
+          // arrived yet, and the limit does not count the line break.
           reject(.lineTooLong(maximum: maxLength), &output)
           discarding = true
           consumed = input.count

@@ -42,8 +42,8 @@ public final class Blender: Sendable {
 
   /// Loads the store at `storePath`.
   ///
-  /// - Throws: `StoreError`, `DataError` or `SQLiteError` when the store is
-  ///   missing or fails validation.
+  /// - Throws: `StoreError` or `SQLiteError` when the store is missing or
+  ///   fails validation.
   public init(storePath: String, limits: Limits = Limits(), logger: Logger) throws {
     self.storePath = storePath
     self.limits = limits

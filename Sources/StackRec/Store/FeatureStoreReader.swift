@@ -13,7 +13,7 @@ public enum FeatureStoreReader {
   /// Loads the store at `path` into a snapshot ready for serving.
   public static func load(path: String) throws -> StoreSnapshot {
     let stopwatch = Stopwatch()
-    guard fileExists(path) else { throw DataError.fileNotFound(path: path) }
+    guard fileExists(path) else { throw StoreError.notFound(path: path) }
     let database: SQLiteDatabase
     do {
       database = try SQLiteDatabase(path: path, mode: .readOnly(immutable: true))

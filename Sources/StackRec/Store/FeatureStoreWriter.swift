@@ -61,8 +61,8 @@ public enum FeatureStoreWriter {
   ///   - waitForLock: wait for another writer to finish instead of failing.
   ///   - failAt: a test hook that throws at the given stage.
   /// - Throws: `StoreError.locked` when another writer holds the lock,
-  ///   `StoreError.invalidScore` for a non-finite score, and `SQLiteError` or
-  ///   `OutputError` for I/O failures.
+  ///   `StoreError.invalidScore` or `StoreError.invalidFallback` for a
+  ///   non-finite score, and `SQLiteError` or `OutputError` for I/O failures.
   public static func write(
     _ content: FeatureStoreContent, to path: String, compressionLevel: Int32 = 6,
     waitForLock: Bool = false, failAt: Stage? = nil
@@ -75,6 +75,7 @@ public enum FeatureStoreWriter {
     }
     defer { lock.release() }
 
+    try checkFallbacks(content)
     var stopwatch = Stopwatch()
     let blobs = try encodeUsers(content, level: compressionLevel)
     let encodeSeconds = stopwatch.seconds
@@ -106,6 +107,26 @@ public enum FeatureStoreWriter {
   struct EncodedUser {
     var compressed: [UInt8] = []
     var checksum: UInt32 = 0
+  }
+
+  /// Rejects non-finite fallback scores. Quantisation checks every pair's
+  /// score, but fallbacks are stored as raw `Float`s and bypass it.
+  static func checkFallbacks(_ content: FeatureStoreContent) throws {
+    for model in content.models {
+      for (item, value) in model.unknownUserScores.enumerated() where !value.isFinite {
+        throw StoreError.invalidFallback(
+          model: model.key, fallback: .unknownUser, index: item, value: value)
+      }
+      for (user, value) in model.unknownItemScores.enumerated() where !value.isFinite {
+        throw StoreError.invalidFallback(
+          model: model.key, fallback: .unknownItem, index: user, value: value)
+      }
+      guard model.unknownUserAndItemScore.isFinite else {
+        throw StoreError.invalidFallback(
+          model: model.key, fallback: .unknownUserAndItem, index: 0,
+          value: model.unknownUserAndItemScore)
+      }
+    }
   }
 
   /// Quantises and compresses every user's blob, in parallel.

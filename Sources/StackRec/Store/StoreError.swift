@@ -2,8 +2,14 @@
 public enum StoreError: Error, CustomStringConvertible, Equatable {
   /// A score that cannot be stored: NaN, infinite, or far outside any scale.
   case invalidScore(model: String, user: Int, item: Int, value: Float)
+  /// A fallback score that is NaN or infinite. `index` is the item index
+  /// for an unknown user, the user index for an unknown item, and 0 when
+  /// both are unknown.
+  case invalidFallback(model: String, fallback: Fallback, index: Int, value: Float)
   /// A blob's layout does not parse; the reason says where.
   case corruptBlob(String)
+  /// A store path where no file exists.
+  case notFound(path: String)
   /// A file that is not a stackrec feature store.
   case foreignFile(path: String, reason: String)
   /// A store written by a newer or older, incompatible stackrec.
@@ -21,8 +27,22 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
       return
         "model \(model) produced the score \(value) for user index \(user), item index \(item); "
         + "only finite scores can be stored"
+    case .invalidFallback(let model, let fallback, let index, let value):
+      let subject =
+        switch fallback {
+        case .unknownUser: "an unknown user at item index \(index)"
+        case .unknownItem: "an unknown item at user index \(index)"
+        case .none, .unknownUserAndItem: "an unknown user and item"
+        }
+      return
+        "model \(model) produced the fallback score \(value) for \(subject); "
+        + "only finite scores can be stored"
     case .corruptBlob(let reason):
       return "corrupt score blob: \(reason)"
+    case .notFound(let path):
+      return
+        "\(path): feature store not found; check the path, "
+        + "or run stackrec-precompute --out \(path) to create it"
     case .foreignFile(let path, let reason):
       return "\(path): not a stackrec feature store: \(reason); run stackrec-precompute to create one"
     case .unsupportedVersion(let path, let found, let supported):
