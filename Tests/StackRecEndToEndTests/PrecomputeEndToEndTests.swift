@@ -67,7 +67,14 @@ import Testing
     return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
   }
 
-  static let modelKeys: Set<String> = ["bias", "item_knn", "mf", "average", "stacked"]
+  /// Every base model and ensemble of the reference configuration: the
+  /// three models, their average, the four meta-learners, and `best`, the
+  /// served one.
+  static let modelKeys: Set<String> = [
+    "bias", "item_knn", "mf", "average", "stacked", "ridge", "nnls", "fwls", "best",
+  ]
+  /// The table lists every key but `best`, which repeats the served blend.
+  static let tableKeys = modelKeys.subtracting(["best"])
 
   // MARK: - Fixture split
 
@@ -136,10 +143,10 @@ import Testing
       #expect(run.status == 0, "\(run.standardError)")
       #expect(run.standardError == "")
       let lines = run.standardOutput.split(separator: "\n").map(String.init)
-      #expect(lines.first == "model      test RMSE   clipped RMSE   test MAE   clipped MAE")
-      let tableKeys = lines.dropFirst().prefix(5).compactMap { $0.split(separator: " ").first }
-      #expect(Set(tableKeys.map(String.init)) == Self.modelKeys)
-      #expect(lines.last?.hasPrefix("meta-model: intercept ") == true)
+      #expect(lines.first == "model         test RMSE   clipped RMSE   test MAE   clipped MAE")
+      let tableKeys = lines.dropFirst().prefix(8).compactMap { $0.split(separator: " ").first }
+      #expect(Set(tableKeys.map(String.init)) == Self.tableKeys)
+      #expect(lines.last?.hasPrefix("served blend (stacked): intercept ") == true)
       #expect(
         try FileManager.default.contentsOfDirectory(atPath: reportDirectory) == ["report.json"])
 
@@ -201,8 +208,8 @@ import Testing
         ], in: directory)
       #expect(run.status == 0, "\(run.standardError)")
       #expect(run.standardError == "")
-      #expect(run.standardOutput.hasPrefix("model      test RMSE   clipped RMSE"))
-      #expect(run.standardOutput.contains("\nmeta-model: intercept "))
+      #expect(run.standardOutput.hasPrefix("model         test RMSE   clipped RMSE"))
+      #expect(run.standardOutput.contains("\nserved blend (stacked): intercept "))
 
       let report = try Self.readReport(in: directory + "/report")
       let split = try #require(report["split"] as? [String: Any])

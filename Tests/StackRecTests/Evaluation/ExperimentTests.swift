@@ -31,7 +31,9 @@ import Testing
     dataset: dataset, split: split, configuration: configuration, logger: silentLogger)
 
   @Test func accuracyListsModelsInBlendOrder() {
-    #expect(Self.result.test.map(\.key) == ["bias", "item_knn", "mf", "average", "stacked"])
+    #expect(
+      Self.result.test.map(\.key)
+        == ["bias", "item_knn", "mf", "average", "stacked", "ridge", "nnls", "fwls", "best"])
     #expect(Self.result.models.map(\.key) == Experiment.baseModelKeys)
   }
 

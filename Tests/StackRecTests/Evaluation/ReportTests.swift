@@ -24,10 +24,10 @@ import Testing
     #expect(header.hasPrefix("model"))
     #expect(header.contains("test RMSE"))
 
-    let rows = lines.dropFirst().prefix(5).map { $0.split(separator: " ").map(String.init) }
+    let rows = lines.dropFirst().prefix(8).map { $0.split(separator: " ").map(String.init) }
     let keys = rows.map { $0[0] }
     let rmses = rows.map { Double($0[1]) ?? .nan }
-    #expect(Set(keys) == ["bias", "item_knn", "mf", "average", "stacked"])
+    #expect(Set(keys) == ["bias", "item_knn", "mf", "average", "stacked", "ridge", "nnls", "fwls"])
     #expect(rmses == rmses.sorted())
     for (key, rmse) in zip(keys, rmses) {
       let accuracy = try #require(ExperimentTests.result.test.first { $0.key == key })
@@ -37,7 +37,7 @@ import Testing
 
   @Test func tableEndsWithMetaModel() throws {
     let last = try #require(Self.report.table.split(separator: "\n").last)
-    #expect(last.hasPrefix("meta-model: intercept "))
+    #expect(last.hasPrefix("served blend (stacked): intercept "))
     #expect(last.contains("bias "))
     #expect(last.contains("item_knn "))
     #expect(last.contains("mf "))
@@ -47,7 +47,10 @@ import Testing
     let json = try Self.parsedJSON()
     for section in ["test_rmse", "test_rmse_clipped", "test_mae", "test_mae_clipped"] {
       let values = try #require(json[section] as? [String: Double], "\(section)")
-      #expect(Set(values.keys) == ["bias", "item_knn", "mf", "average", "stacked"], "\(section)")
+      #expect(
+        Set(values.keys)
+          == ["bias", "item_knn", "mf", "average", "stacked", "ridge", "nnls", "fwls", "best"],
+        "\(section)")
     }
     let rmse = try #require(json["test_rmse"] as? [String: Double])
     for accuracy in ExperimentTests.result.test {

@@ -103,7 +103,7 @@ import Testing
 
   @Test func editedMetadataFailsChecksum() throws {
     try withStore { _, path throws in
-      try edit(path, "UPDATE metadata SET value = '-0.1' WHERE key = 'meta_intercept'")
+      try edit(path, "UPDATE metadata SET value = '-0.1' WHERE key = 'meta_intercepts'")
       let error = loadError(path) as? StoreError
       #expect(error == .checksumMismatch(path: path, part: "the metadata or item table"))
     }
