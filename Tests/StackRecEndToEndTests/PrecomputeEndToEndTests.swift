@@ -143,7 +143,10 @@ import Testing
       #expect(run.status == 0, "\(run.standardError)")
       #expect(run.standardError == "")
       let lines = run.standardOutput.split(separator: "\n").map(String.init)
-      #expect(lines.first == "model         test RMSE   clipped RMSE   test MAE   clipped MAE")
+      #expect(
+        lines.first
+          == "model         test RMSE   clipped RMSE   test MAE   clipped MAE   P@10     R@10     NDCG@10"
+      )
       let tableKeys = lines.dropFirst().prefix(8).compactMap { $0.split(separator: " ").first }
       #expect(Set(tableKeys.map(String.init)) == Self.tableKeys)
       #expect(lines.last?.hasPrefix("served blend (stacked): intercept ") == true)

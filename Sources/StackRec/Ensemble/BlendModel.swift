@@ -10,6 +10,10 @@ public enum MetaFeature: String, Sendable, CaseIterable {
   /// `log(1 + n_i)`, with `n_i` the item's training ratings.
   case logItemSupport = "log_item_support"
 
+  /// True when the value depends on the item alone; otherwise it depends
+  /// on the user alone (or on nothing).
+  public var isItemFeature: Bool { self == .logItemSupport }
+
   /// The feature's value before standardisation.
   @inline(__always)
   public func value(userSupport: Int32, itemSupport: Int32) -> Double {
@@ -89,7 +93,7 @@ public struct BlendModel: Sendable, Equatable {
 
   /// The standardised feature values `x_f` for one pair.
   @inline(__always)
-  func featureValues(userSupport: Int32, itemSupport: Int32, into values: inout [Double]) {
+  public func featureValues(userSupport: Int32, itemSupport: Int32, into values: inout [Double]) {
     values.removeAll(keepingCapacity: true)
     for (index, feature) in features.enumerated() {
       let raw = feature.value(userSupport: userSupport, itemSupport: itemSupport)
@@ -119,44 +123,94 @@ public struct BlendModel: Sendable, Equatable {
     return value
   }
 
+  /// Prepares the blend for whole rows of items with the given support:
+  /// the item-dependent parts of the terms are computed once.
+  public func prepared(itemSupport: [Int32]) -> PreparedBlend {
+    PreparedBlend(blend: self, itemSupport: itemSupport)
+  }
+
   /// Blends one user's rows: `rows[m][n]` is model m's score for item n,
   /// whose training support is `itemSupport[n]`.
   public func blendRows(
     _ rows: [[Float]], userSupport: Int32, itemSupport: [Int32], into output: inout [Double]
   ) {
-    precondition(rows.count == modelCount, "expected \(modelCount) rows")
-    let count = rows.first?.count ?? 0
-    output.removeAll(keepingCapacity: true)
-    if isLinear {
-      output.append(contentsOf: repeatElement(intercepts[0], count: count))
-      output.withUnsafeMutableBufferPointer { output in
-        for (row, coefficient) in zip(rows, coefficients) {
-          let weight = coefficient[0]
-          row.withUnsafeBufferPointer { row in
-            for index in 0..<count { output[index] += weight * Double(row[index]) }
-          }
-        }
-      }
-      return
-    }
-    precondition(itemSupport.count == count, "need one item support per score")
-    var x: [Double] = []
-    for index in 0..<count {
-      featureValues(userSupport: userSupport, itemSupport: itemSupport[index], into: &x)
-      var value = 0.0
-      for f in 0..<features.count { value += x[f] * intercepts[f] }
-      for model in 0..<rows.count {
-        var weight = 0.0
-        for f in 0..<features.count { weight += x[f] * coefficients[model][f] }
-        value += weight * Double(rows[model][index])
-      }
-      output.append(value)
-    }
+    prepared(itemSupport: itemSupport).blendRow(rows, userSupport: userSupport, into: &output)
   }
 
   /// Clamps a blended score to the rating scale, as a `Float`.
   @inline(__always)
   public static func clip(_ value: Double, to scale: ClosedRange<Float>) -> Float {
     Float(min(max(value, Double(scale.lowerBound)), Double(scale.upperBound)))
+  }
+}
+
+/// A blend with its item-dependent terms computed for a fixed list of
+/// items. Because every meta-feature depends on the user alone or on the
+/// item alone, a pair's terms split into a user part and an item part:
+///
+/// ```
+/// intercept(u, i) = userIntercept(u) + itemIntercepts[i]
+/// weight_m(u, i)  = userWeight_m(u) + itemWeights[m][i]
+/// ```
+public struct PreparedBlend: Sendable {
+  public let blend: BlendModel
+  /// The item parts of the intercept and of each model's weight.
+  public let itemIntercepts: [Double]
+  public let itemWeights: [[Double]]
+
+  init(blend: BlendModel, itemSupport: [Int32]) {
+    self.blend = blend
+    let itemFeatures = blend.features.indices.filter { blend.features[$0].isItemFeature }
+    func standardised(_ f: Int, _ support: Int32) -> Double {
+      (blend.features[f].value(userSupport: 0, itemSupport: support) - blend.centers[f])
+        / blend.scales[f]
+    }
+    itemIntercepts = itemSupport.map { support in
+      itemFeatures.reduce(0) { $0 + standardised($1, support) * blend.intercepts[$1] }
+    }
+    itemWeights = blend.coefficients.map { row in
+      itemSupport.map { support in
+        itemFeatures.reduce(0) { $0 + standardised($1, support) * row[$1] }
+      }
+    }
+  }
+
+  /// The user parts of the intercept and of each model's weight.
+  public func userTerms(userSupport: Int32) -> (intercept: Double, weights: [Double]) {
+    let userFeatures = blend.features.indices.filter { !blend.features[$0].isItemFeature }
+    func standardised(_ f: Int) -> Double {
+      f == 0
+        ? 1
+        : (blend.features[f].value(userSupport: userSupport, itemSupport: 0) - blend.centers[f])
+          / blend.scales[f]
+    }
+    let intercept = userFeatures.reduce(0) { $0 + standardised($1) * blend.intercepts[$1] }
+    let weights = blend.coefficients.map { row in
+      userFeatures.reduce(0) { $0 + standardised($1) * row[$1] }
+    }
+    return (intercept, weights)
+  }
+
+  /// Blends one user's rows: `rows[m][n]` is model m's score for item n.
+  public func blendRow(_ rows: [[Float]], userSupport: Int32, into output: inout [Double]) {
+    precondition(rows.count == blend.modelCount, "expected \(blend.modelCount) rows")
+    let count = itemIntercepts.count
+    let user = userTerms(userSupport: userSupport)
+    output.removeAll(keepingCapacity: true)
+    output.append(contentsOf: itemIntercepts)
+    output.withUnsafeMutableBufferPointer { output in
+      for index in 0..<count { output[index] += user.intercept }
+      for model in 0..<rows.count {
+        precondition(rows[model].count == count, "each row needs \(count) scores")
+        let userWeight = user.weights[model]
+        rows[model].withUnsafeBufferPointer { row in
+          itemWeights[model].withUnsafeBufferPointer { itemWeight in
+            for index in 0..<count {
+              output[index] += (userWeight + itemWeight[index]) * Double(row[index])
+            }
+          }
+        }
+      }
+    }
   }
 }

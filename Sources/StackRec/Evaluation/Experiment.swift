@@ -34,15 +34,18 @@ public struct ExperimentPlan: Sendable {
   public var metaLearner: MetaLearner
   /// The seed of the fold assignment and of the meta-learners' penalty search.
   public var seed: UInt64
+  /// The K of the ranking metrics; 0 skips them.
+  public var rankingK: Int
 
   public init(
     models: [BaseModelSpec], stacking: Stacking = .holdout, metaLearner: MetaLearner = .leastSquares,
-    seed: UInt64 = 42
+    seed: UInt64 = 42, rankingK: Int = 10
   ) {
     self.models = models
     self.stacking = stacking
     self.metaLearner = metaLearner
     self.seed = seed
+    self.rankingK = rankingK
   }
 }
 
@@ -79,6 +82,12 @@ public struct ExperimentResult: Sendable {
   public var served: MetaLearner
   /// Test accuracy of each base model, then each ensemble, then `best`.
   public var test: [Accuracy]
+  /// Top-K ranking accuracy of each base model and ensemble, in the order
+  /// of `test`, or empty when the plan skips it.
+  public var ranking: [RankingAccuracy] = []
+  /// The users the ranking metrics average over, and their K.
+  public var rankingUsers = 0
+  public var rankingK = 0
   /// Each base model's RMSE on the meta-learner's training predictions.
   public var metaRMSE: [String: Double]
   /// The rows in each part of the split.
@@ -185,12 +194,97 @@ public enum Experiment {
       Accuracy(key: $0, predictions: predictions[$0]!, truth: testTruth, scale: dataset.ratingScale)
     }
     let mf = models.compactMap { $0 as? MatrixFactorizationModel }.first { $0.key == MatrixFactorizationModel.key }
-    return ExperimentResult(
+    var result = ExperimentResult(
       models: models, stacker: stacker, blends: blends, served: plan.metaLearner, test: accuracy,
       metaRMSE: metaRMSE,
       splitSizes: (split.baseTrain.count, split.metaTrain.count, split.test.count),
       testTruth: testTruth, testPredictions: predictions, mfEpochRMSE: mf?.epochRMSE ?? [],
       stageSeconds: stages)
+    if plan.rankingK > 0 {
+      let evaluator = RankingEvaluator(
+        dataset: dataset, testRows: split.test, training: finalTraining, k: plan.rankingK)
+      result.ranking = timed("ranking_metrics") {
+        ranking(models: models, blends: blends, served: plan.metaLearner, training: finalTraining,
+          evaluator: evaluator)
+      }
+      result.rankingUsers = evaluator.userCount
+      result.rankingK = plan.rankingK
+    }
+    result.stageSeconds = stages
+    return result
+  }
+
+  /// Ranking accuracy of every model and ensemble. Each model's score
+  /// matrix is computed once; the ensembles' scores for the evaluated users
+  /// are accumulated from them.
+  static func ranking(
+    models: [any RatingModel], blends: [String: BlendModel], served: MetaLearner,
+    training: TrainingSet, evaluator: RankingEvaluator
+  ) -> [RankingAccuracy] {
+    let itemCount = training.itemCount
+    let users = evaluator.users
+    let ensembleKeys = [AverageEnsemble.key] + MetaLearner.all.map(\.key)
+    var ensembleScores = [String: [Float]]()
+    for key in ensembleKeys {
+      ensembleScores[key] = [Float](repeating: 0, count: users.count * itemCount)
+    }
+    let itemSupport = (0..<itemCount).map { Int32(training.byItem.count(ofRow: $0)) }
+    let userSupport = users.map { Int32(training.byUser.count(ofRow: $0)) }
+    let prepared = MetaLearner.all.map { blends[$0.key]!.prepared(itemSupport: itemSupport) }
+
+    // Intercept terms of each blend, per evaluated user and item.
+    for (learner, blend) in zip(MetaLearner.all, prepared) {
+      ensembleScores[learner.key]!.withUnsafeMutableBufferPointer { output in
+        for position in 0..<users.count {
+          let intercept = blend.userTerms(userSupport: userSupport[position]).intercept
+          for item in 0..<itemCount {
+            output[position * itemCount + item] = Float(intercept + blend.itemIntercepts[item])
+          }
+        }
+      }
+    }
+
+    var results: [RankingAccuracy] = []
+    var matrix = [Float](repeating: 0, count: training.userCount * itemCount)
+    for (index, model) in models.enumerated() {
+      matrix.withUnsafeMutableBufferPointer { model.scoreMatrix(into: $0) }
+      results.append(
+        evaluator.evaluate(key: model.key) { position, row in
+          let start = users[position] * itemCount
+          for item in 0..<itemCount { row[item] = matrix[start + item] }
+        })
+      ensembleScores[AverageEnsemble.key]!.withUnsafeMutableBufferPointer { output in
+        let share = Float(1) / Float(models.count)
+        for (position, user) in users.enumerated() {
+          for item in 0..<itemCount {
+            output[position * itemCount + item] += share * matrix[user * itemCount + item]
+          }
+        }
+      }
+      for (learner, blend) in zip(MetaLearner.all, prepared) {
+        let itemWeights = blend.itemWeights[index]
+        ensembleScores[learner.key]!.withUnsafeMutableBufferPointer { output in
+          for (position, user) in users.enumerated() {
+            let userWeight = blend.userTerms(userSupport: userSupport[position]).weights[index]
+            for item in 0..<itemCount {
+              let weight = Float(userWeight + itemWeights[item])
+              output[position * itemCount + item] += weight * matrix[user * itemCount + item]
+            }
+          }
+        }
+      }
+    }
+    for key in ensembleKeys {
+      let scores = ensembleScores[key]!
+      results.append(
+        evaluator.evaluate(key: key) { position, row in
+          for item in 0..<itemCount { row[item] = scores[position * itemCount + item] }
+        })
+    }
+    var best = results.first { $0.key == served.key }!
+    best.key = "best"
+    results.append(best)
+    return results
   }
 
   /// Fits the three reference models on `training`, in blend order.

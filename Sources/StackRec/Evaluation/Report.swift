@@ -72,6 +72,23 @@ public struct Report: Sendable {
       ),
       ("mf_train_rmse_by_epoch", .array(result.mfEpochRMSE.map { .number(rounded($0)) })),
     ]
+    if !result.ranking.isEmpty {
+      func metric(_ value: (RankingAccuracy) -> Double) -> JSONValue {
+        .object(result.ranking.map { ($0.key, .number(rounded(value($0)))) })
+      }
+      members.append(
+        (
+          "test_ranking",
+          .object([
+            ("k", .integer(result.rankingK)),
+            ("relevance_threshold", .number(4.0)),
+            ("users", .integer(result.rankingUsers)),
+            ("precision", metric(\.precision)),
+            ("recall", metric(\.recall)),
+            ("ndcg", metric(\.ndcg)),
+          ])
+        ))
+    }
     members += extra
     json = .object(members)
     table = Report.table(result)
@@ -104,13 +121,22 @@ public struct Report: Sendable {
   /// The test accuracy table, best RMSE first, with the meta-model below.
   static func table(_ result: ExperimentResult) -> String {
     let rows = result.test.filter { $0.key != "best" }.sorted { $0.rmse < $1.rmse }
-    var text = "model         test RMSE   clipped RMSE   test MAE   clipped MAE\n"
+    let k = result.rankingK
+    var text = "model         test RMSE   clipped RMSE   test MAE   clipped MAE"
+    if !result.ranking.isEmpty { text += "   P@\(k)     R@\(k)     NDCG@\(k)" }
+    text += "\n"
     for row in rows {
       text += row.key.padding(to: 14)
       text += format(row.rmse).padding(to: 12)
       text += format(row.rmseClipped).padding(to: 15)
       text += format(row.mae).padding(to: 11)
-      text += format(row.maeClipped) + "\n"
+      text += format(row.maeClipped)
+      if let ranking = result.ranking.first(where: { $0.key == row.key }) {
+        text += "      " + format(ranking.precision, decimals: 4).padding(to: 9)
+        text += format(ranking.recall, decimals: 4).padding(to: 9)
+        text += format(ranking.ndcg, decimals: 4)
+      }
+      text += "\n"
     }
     let served = result.blends[result.served.key]!
     let average = served.isLinear ? "" : " at average support"

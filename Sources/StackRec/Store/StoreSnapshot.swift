@@ -71,6 +71,7 @@ public final class StoreSnapshot: Sendable {
     var rated = [[Int32]](repeating: [], count: userCount)
     let firstError = Mutex<(any Error)?>(nil)
     let decode = StoreSnapshot.decodeUser
+    let prepared = blend.prepared(itemSupport: itemSupport)
     blended.withUnsafeMutableBufferPointer { blendedBuffer in
       rated.withUnsafeMutableBufferPointer { ratedBuffer in
         let sharedBlended = SharedBuffer(blendedBuffer)
@@ -82,9 +83,7 @@ public final class StoreSnapshot: Sendable {
               let content = try decode(
                 path, user, blobs[user], checksums[user], models, itemCount, header.step)
               sharedRated[user] = content.ratedItems
-              blend.blendRows(
-                content.scores, userSupport: userSupport[user], itemSupport: itemSupport,
-                into: &row)
+              prepared.blendRow(content.scores, userSupport: userSupport[user], into: &row)
               for item in 0..<itemCount {
                 sharedBlended[user * itemCount + item] = Float(row[item])
               }
@@ -107,8 +106,7 @@ public final class StoreSnapshot: Sendable {
 
     // Fallbacks: an unknown user or item has no training ratings.
     var row: [Double] = []
-    blend.blendRows(
-      models.map(\.unknownUserScores), userSupport: 0, itemSupport: itemSupport, into: &row)
+    prepared.blendRow(models.map(\.unknownUserScores), userSupport: 0, into: &row)
     unknownUserBlended = row.map { Float($0) }
     unknownItemBlended = (0..<userCount).map { user in
       Float(
