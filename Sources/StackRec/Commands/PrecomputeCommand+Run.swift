@@ -26,6 +26,10 @@ extension PrecomputeCommand {
       ])
     let splitSeconds = stopwatch.seconds
 
+    if settings.tune {
+      try runTuning(dataset: dataset, split: split, plan: plan, settings: settings, logger: logger)
+      return
+    }
     let result = Experiment.run(dataset: dataset, split: split, plan: plan, logger: logger)
 
     var storeFields: [(String, JSONValue)] = []
@@ -121,6 +125,48 @@ extension PrecomputeCommand {
     }
     try checkSplit(split, needsMetaTrain: plan.stacking == .holdout)
     return (split, description)
+  }
+
+  /// Cross-validates each model's hyperparameter grid on the training rows
+  /// and reports every configuration, best first.
+  static func runTuning(
+    dataset: Dataset, split: Split, plan: ExperimentPlan, settings: Settings, logger: Logger
+  ) throws {
+    let total = Stopwatch()
+    let rows = split.baseTrain + split.metaTrain
+    let keys = plan.models.map(\.key)
+    let trials = Tuning.run(
+      dataset: dataset, rows: rows, keys: keys, folds: settings.folds, seed: settings.seed,
+      logger: logger)
+    var table = "model         CV RMSE     configuration\n"
+    var members: [(String, JSONValue)] = []
+    for key in keys {
+      let sorted = trials.filter { $0.key == key }.sorted { $0.rmse < $1.rmse }
+      for trial in sorted {
+        table += key.padding(to: 14) + format(trial.rmse).padding(to: 12) + trial.description + "\n"
+      }
+      members.append(
+        (
+          key,
+          .array(
+            sorted.map {
+              .object([("configuration", .string($0.description)), ("cv_rmse", .number(rounded($0.rmse)))])
+            })
+        ))
+    }
+    let json = JSONValue.object([
+      ("format", .string("stackrec-tuning/1")),
+      ("created_at", .string(Logger.timestamp())),
+      ("rows", .integer(rows.count)),
+      ("folds", .integer(settings.folds)),
+      ("seed", .integer(Int(settings.seed))),
+      ("trials", .object(members)),
+    ])
+    try createDirectories(settings.reportDirectory)
+    let path = joinPath(settings.reportDirectory, "tuning.json")
+    try writeFileAtomically(path, Array((json.serialized() + "\n").utf8))
+    logger.info("wrote tuning results", ["path": path, "seconds": formatSeconds(total.seconds)])
+    print(table, terminator: "")
   }
 
   /// Evaluates every fold of `directory` (`u1.base`/`u1.test` ... `u5`)
@@ -235,9 +281,7 @@ extension PrecomputeCommand {
   }
 
   static func fitContext(_ plan: ExperimentPlan, _ dataset: Dataset, _ logger: Logger) -> FitContext {
-    let features = plan.models.contains(where: \.needsItemFeatures)
-      ? ItemFeatures.build(dataset: dataset) : nil
-    return FitContext(itemFeatures: features, logger: logger)
+    FitContext(dataset: dataset, logger: logger)
   }
 
   static func writeReport(_ json: JSONValue, settings: Settings, logger: Logger, total: Stopwatch)

@@ -41,7 +41,11 @@ public enum PrecomputeCommand {
       "--stacking", ["holdout|oof"],
       help: "How the meta-learner's training predictions are made: on meta-train by models fit "
         + "on base-train (holdout), or out of fold over base-train plus meta-train (oof)."),
-    OptionSpec("--folds", ["K"], help: "Folds of out-of-fold stacking (default 5)."),
+    OptionSpec("--folds", ["K"], help: "Folds of out-of-fold stacking and of --tune (default 5)."),
+    OptionSpec(
+      "--tune",
+      help: "Instead of the experiment, cross-validate a grid of hyperparameters for each model "
+        + "on the training rows only (test rows are not read) and write tuning.json."),
     OptionSpec(
       "--meta-learner", ["NAME"],
       help: "The blend to serve: stacked (least squares), ridge, nnls (non-negative weights) "
@@ -91,6 +95,7 @@ public enum PrecomputeCommand {
     public var stacking: Stacking?
     public var folds = 5
     public var metaLearner: MetaLearner?
+    public var tune = false
     public var reportDirectory = "artifacts"
     public var storePath: String? = "artifacts/feature-store.sqlite"
     public var serveFit = ServeFit.all
@@ -182,6 +187,10 @@ public enum PrecomputeCommand {
     } else if options.has("--folds") {
       settings.stacking = .outOfFold(folds: settings.folds)
     }
+    settings.tune = options.has("--tune")
+    if settings.tune && settings.foldsDirectory != nil {
+      throw UsageError("--tune cannot be combined with --folds-dir; tune on one training file")
+    }
     if let name = try options.choice("--meta-learner", from: MetaLearner.all.map(\.key)) {
       settings.metaLearner = MetaLearner(key: name)
     }
@@ -217,9 +226,10 @@ public enum PrecomputeCommand {
     if let fit = try options.choice("--serve-fit", from: ServeFit.allCases.map(\.rawValue)) {
       settings.serveFit = ServeFit(rawValue: fit)!
     }
-    if options.has("--no-store") || settings.foldsDirectory != nil {
+    if options.has("--no-store") || settings.foldsDirectory != nil || settings.tune {
       if options.has("--out") {
-        throw UsageError("--out cannot be combined with --no-store or --folds-dir, which write no store")
+        throw UsageError(
+          "--out cannot be combined with --no-store, --folds-dir or --tune, which write no store")
       }
       settings.storePath = nil
     }

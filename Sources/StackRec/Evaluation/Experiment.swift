@@ -126,9 +126,7 @@ public enum Experiment {
       logger.info("finished \(stage)", ["seconds": formatSeconds(stopwatch.seconds)])
       return result
     }
-    let features = plan.models.contains(where: \.needsItemFeatures)
-      ? ItemFeatures.build(dataset: dataset) : nil
-    let context = FitContext(itemFeatures: features, logger: logger)
+    let context = FitContext(dataset: dataset, logger: logger)
 
     // Training predictions for the meta-learner, and the models for test.
     let metaRows: [Int]

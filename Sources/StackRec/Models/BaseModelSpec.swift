@@ -1,12 +1,13 @@
 /// What a base model needs besides its training ratings.
 public struct FitContext: Sendable {
-  /// Content features of the items, for the content model.
-  public var itemFeatures: ItemFeatures?
+  /// The dataset the training rows come from, whose movie and tag files
+  /// give the content model its item features.
+  public var dataset: Dataset?
   /// Receives per-epoch progress of the SGD models.
   public var logger: Logger
 
-  public init(itemFeatures: ItemFeatures? = nil, logger: Logger) {
-    self.itemFeatures = itemFeatures
+  public init(dataset: Dataset? = nil, logger: Logger) {
+    self.dataset = dataset
     self.logger = logger
   }
 }
@@ -68,7 +69,9 @@ public enum BaseModelSpec: Sendable, Equatable {
     case .timeSVD(let configuration):
       return TimeSVDModel.fit(training, configuration: configuration)
     case .content(let configuration):
-      let features = context.itemFeatures ?? ItemFeatures.empty(itemCount: training.itemCount)
+      let features =
+        context.dataset.map { ItemFeatures.build(dataset: $0, maxTags: configuration.maxTags) }
+        ?? ItemFeatures.empty(itemCount: training.itemCount)
       return ContentModel.fit(training, features: features, configuration: configuration)
     }
   }
