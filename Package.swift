@@ -7,6 +7,7 @@ let package = Package(
     .library(name: "StackRec", targets: ["StackRec"]),
     .executable(name: "stackrec-precompute", targets: ["stackrec-precompute"]),
     .executable(name: "stackrec-blend", targets: ["stackrec-blend"]),
+    .executable(name: "stackrec-bench", targets: ["stackrec-bench"]),
   ],
   targets: [
     .systemLibrary(
@@ -29,6 +30,14 @@ let package = Package(
     .executableTarget(
       name: "stackrec-blend",
       dependencies: ["StackRec"]
+    ),
+    .target(
+      name: "StackRecBench",
+      dependencies: ["StackRec"]
+    ),
+    .executableTarget(
+      name: "stackrec-bench",
+      dependencies: ["StackRecBench"]
     ),
     .testTarget(
       name: "StackRecTests",

@@ -23,25 +23,25 @@ public enum Tuning {
     var trials: [(String, BaseModelSpec)] = []
     switch base {
     case .baseline(var configuration):
-      for itemPenalty in [2.0, 5, 10] {
-        for userPenalty in [2.0, 5, 15] {
+      for itemPenalty in [1.0, 2, 5] {
+        for userPenalty in [2.0, 5, 10] {
           configuration.itemRegularization = itemPenalty
           configuration.userRegularization = userPenalty
           trials.append(("lambda_i=\(itemPenalty) lambda_u=\(userPenalty)", .baseline(configuration)))
         }
       }
     case .knnBaseline(var configuration):
-      for neighbors in [40, 80, 160] {
-        for shrinkage in [100.0, 400, 1600] {
+      for neighbors in [60, 100] {
+        for shrinkage in [400.0, 1600, 6400] {
           configuration.neighbors = neighbors
           configuration.shrinkage = shrinkage
           trials.append(("k=\(neighbors) shrinkage=\(shrinkage)", .knnBaseline(configuration)))
         }
       }
     case .svd(var configuration):
-      for factors in [50, 100] {
-        for regularization in [0.02, 0.05, 0.1] {
-          for (rate, epochs) in [(0.005, 40), (0.01, 20)] {
+      for factors in [100, 200] {
+        for regularization in [0.1, 0.15] {
+          for (rate, epochs) in [(0.005, 40), (0.005, 60)] {
             configuration.factors = factors
             configuration.regularization = regularization
             configuration.learningRate = rate
@@ -53,9 +53,9 @@ public enum Tuning {
         }
       }
     case .svdPlusPlus(var configuration):
-      for factors in [20, 50] {
-        for regularization in [0.02, 0.05] {
-          for (rate, epochs) in [(0.005, 30), (0.007, 20)] {
+      for factors in [50, 100] {
+        for regularization in [0.05, 0.1] {
+          for (rate, epochs) in [(0.007, 20), (0.005, 30)] {
             configuration.factors = factors
             configuration.regularization = regularization
             configuration.learningRate = rate
@@ -67,9 +67,9 @@ public enum Tuning {
         }
       }
     case .timeSVD(var configuration):
-      for factors in [20, 50] {
-        for regularization in [0.03, 0.06] {
-          for dayPenalty in [0.02, 0.05, 0.2] {
+      for factors in [50, 100] {
+        for regularization in [0.06, 0.1] {
+          for dayPenalty in [0.2, 0.5, 1] {
             configuration.factors = factors
             configuration.regularization = regularization
             configuration.dayRegularization = dayPenalty
@@ -81,7 +81,7 @@ public enum Tuning {
       }
     case .content(var configuration):
       for penalty in [2.0, 3, 5] {
-        for tags in [30, 100, 300] {
+        for tags in [30, 100] {
           configuration.weightRegularization = penalty
           configuration.maxTags = tags
           trials.append(("lambda_w=\(penalty) tags=\(tags)", .content(configuration)))

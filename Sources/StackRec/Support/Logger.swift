@@ -81,7 +81,7 @@ public struct Logger: Sendable {
   }
 
   /// Formats the current UTC time as ISO 8601 with milliseconds.
-  static func timestamp() -> String {
+  public static func timestamp() -> String {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     var seconds = now.tv_sec

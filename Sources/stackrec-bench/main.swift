@@ -1,0 +1,4 @@
+import Glibc
+import StackRecBench
+
+exit(BenchCommand.main(CommandLine.arguments))
