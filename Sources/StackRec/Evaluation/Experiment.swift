@@ -131,6 +131,7 @@ public enum Experiment {
     // Training predictions for the meta-learner, and the models for test.
     let metaRows: [Int]
     let metaPredictions: [[Double]]
+    var heldTestPredictions: [[Double]]?
     let models: [any RatingModel]
     let finalTraining: TrainingSet
     switch plan.stacking {
@@ -138,7 +139,13 @@ public enum Experiment {
       finalTraining = timed("index_training") { TrainingSet(dataset: dataset, rows: split.baseTrain) }
       models = timed("fit_base_models") { fitAll(plan.models, finalTraining, context) }
       metaRows = split.metaTrain
-      metaPredictions = timed("predict_meta_train") { predictAll(models, dataset, metaRows) }
+      // Meta-train and test in one batch, so each model's per-item work
+      // (item kNN's similarity rows) is done once.
+      let both = timed("predict_meta_train_and_test") {
+        predictAll(models, dataset, metaRows + split.test)
+      }
+      metaPredictions = both.map { Array($0[..<metaRows.count]) }
+      heldTestPredictions = both.map { Array($0[metaRows.count...]) }
     case .outOfFold(let folds):
       let trainRows = split.baseTrain + split.metaTrain
       metaRows = trainRows
@@ -176,7 +183,8 @@ public enum Experiment {
 
     // Test predictions of every model and ensemble.
     let testTruth = split.test.map { Double(dataset.ratings.values[$0]) }
-    let basePredictions = timed("predict_test") { predictAll(models, dataset, split.test) }
+    let basePredictions =
+      heldTestPredictions ?? timed("predict_test") { predictAll(models, dataset, split.test) }
     let testSupport = support(of: split.test, dataset: dataset, training: finalTraining)
     var predictions: [String: [Double]] = [:]
     for (model, values) in zip(models, basePredictions) { predictions[model.key] = values }

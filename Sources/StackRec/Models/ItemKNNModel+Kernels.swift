@@ -22,10 +22,16 @@ extension ItemKNNModel {
     /// The nonzero similarities in rank order.
     let sortedSimilarities: UnsafeMutablePointer<Float>
     var rankedCount = 0
+    /// True when `rank` and `sortedSimilarities` describe the current row.
+    var isRanked = false
     /// One bit per rank (plus the spare slot), marking a user's rated items.
     let bitmap: UnsafeMutablePointer<UInt64>
     /// The user's rating of the item at each marked rank.
     let ratingAtRank: UnsafeMutablePointer<Float>
+    /// Candidate similarities and ratings for selection on an unranked row.
+    let candidateSimilarities: UnsafeMutablePointer<Float>
+    let candidateRatings: UnsafeMutablePointer<Float>
+    let selection: UnsafeMutablePointer<Float>
     private let keys: UnsafeMutablePointer<UInt32>
     private let keysScratch: UnsafeMutablePointer<UInt32>
     private let order: UnsafeMutablePointer<Int32>
@@ -42,6 +48,9 @@ extension ItemKNNModel {
       sortedSimilarities = .allocate(capacity: itemCount + 1)
       bitmap = .allocate(capacity: itemCount / 64 + 2)
       ratingAtRank = .allocate(capacity: itemCount + 1)
+      candidateSimilarities = .allocate(capacity: itemCount + 1)
+      candidateRatings = .allocate(capacity: itemCount + 1)
+      selection = .allocate(capacity: itemCount + 1)
       keys = .allocate(capacity: itemCount)
       keysScratch = .allocate(capacity: itemCount)
       order = .allocate(capacity: itemCount)
@@ -55,6 +64,9 @@ extension ItemKNNModel {
       sortedSimilarities.deallocate()
       bitmap.deallocate()
       ratingAtRank.deallocate()
+      candidateSimilarities.deallocate()
+      candidateRatings.deallocate()
+      selection.deallocate()
       keys.deallocate()
       keysScratch.deallocate()
       order.deallocate()
@@ -109,6 +121,7 @@ extension ItemKNNModel {
         sortedSimilarities[position] = row[item]
       }
       rankedCount = count
+      isRanked = true
     }
   }
 
@@ -117,10 +130,13 @@ extension ItemKNNModel {
   }
 
   /// Sets `workspace.row[j]` to `sim(item, j) * |R[:, item]|` for every item
-  /// j, and ranks the row.
-  func fillSimilarityRow(item: Int, workspace: Workspace) {
+  /// j, and ranks the row when `ranked` is true. Ranking pays off when many
+  /// users are predicted from the row; for a few, selecting from each
+  /// user's similarities directly is cheaper.
+  func fillSimilarityRow(item: Int, workspace: Workspace, ranked: Bool = true) {
     let row = workspace.row
     row.update(repeating: 0)
+    workspace.isRanked = false
     byItem.values.withUnsafeBufferPointer { itemValues in
       byItem.columns.withUnsafeBufferPointer { raters in
         byUser.columns.withUnsafeBufferPointer { userItems in
@@ -138,7 +154,7 @@ extension ItemKNNModel {
         }
       }
     }
-    workspace.rankRow()
+    if ranked { workspace.rankRow() }
   }
 
   /// Predicts `user`'s rating for the item whose ranked similarity row is in
@@ -153,8 +169,11 @@ extension ItemKNNModel {
         let (similaritySum, weightedSum) =
           range.count <= k
           ? ItemKNNModel.sumAll(items: items, ratings: ratings, count: range.count, workspace: workspace)
-          : ItemKNNModel.sumBest(
-            items: items, ratings: ratings, count: range.count, k: k, workspace: workspace)
+          : workspace.isRanked
+            ? ItemKNNModel.sumBest(
+              items: items, ratings: ratings, count: range.count, k: k, workspace: workspace)
+            : ItemKNNModel.sumBestBySelection(
+              items: items, ratings: ratings, count: range.count, k: k, workspace: workspace)
         guard similaritySum > 0 else {
           // Every neighbour has similarity 0: the plain mean of the ratings
           // on the first k rated items, lowest index first.
@@ -223,4 +242,91 @@ extension ItemKNNModel {
     }
     return (similaritySum, weightedSum)
   }
+
+  /// The sums over the k best rated items of an unranked row: the nonzero
+  /// similarities are collected, the k-th largest found by quickselect, and
+  /// ties at it taken in index order.
+  private static func sumBestBySelection(
+    items: UnsafePointer<Int32>, ratings: UnsafePointer<Float>, count: Int, k: Int,
+    workspace: Workspace
+  ) -> (Float, Float) {
+    let row = workspace.row
+    let similarities = workspace.candidateSimilarities
+    let candidateRatings = workspace.candidateRatings
+    var candidates = 0
+    for index in 0..<count {
+      let similarity = row[Int(items[index])]
+      similarities[candidates] = similarity
+      candidateRatings[candidates] = ratings[index]
+      candidates &+= similarity != 0 ? 1 : 0
+    }
+    var similaritySum: Float = 0
+    var weightedSum: Float = 0
+    if candidates <= k {
+      for index in 0..<candidates {
+        similaritySum += similarities[index]
+        weightedSum += similarities[index] * candidateRatings[index]
+      }
+      return (similaritySum, weightedSum)
+    }
+    let selection = UnsafeMutableBufferPointer(start: workspace.selection, count: candidates)
+    _ = selection.initialize(from: UnsafeBufferPointer(start: similarities, count: candidates))
+    let threshold = kthLargest(selection, k)
+    var remaining = k
+    for index in 0..<candidates where similarities[index] > threshold {
+      similaritySum += similarities[index]
+      weightedSum += similarities[index] * candidateRatings[index]
+      remaining -= 1
+    }
+    var index = 0
+    while remaining > 0 && index < candidates {
+      if similarities[index] == threshold {
+        similaritySum += threshold
+        weightedSum += threshold * candidateRatings[index]
+        remaining -= 1
+      }
+      index += 1
+    }
+    return (similaritySum, weightedSum)
+  }
+}
+
+/// Returns the k-th largest value in `buffer` (k is 1-based), by
+/// quickselect with a three-way partition; the buffer is left reordered.
+///
+/// - Complexity: O(n) on average.
+func kthLargest(_ buffer: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
+  precondition(k >= 1 && k <= buffer.count, "k must be in 1...\(buffer.count), got \(k)")
+  var low = 0
+  var high = buffer.count - 1
+  let target = k - 1
+  while low < high {
+    let middle = (low + high) / 2
+    let (a, b, c) = (buffer[low], buffer[middle], buffer[high])
+    let pivot = max(min(a, b), min(max(a, b), c))
+    var lt = low
+    var index = low
+    var gt = high
+    while index <= gt {
+      let value = buffer[index]
+      if value > pivot {
+        buffer.swapAt(lt, index)
+        lt += 1
+        index += 1
+      } else if value < pivot {
+        buffer.swapAt(index, gt)
+        gt -= 1
+      } else {
+        index += 1
+      }
+    }
+    if target < lt {
+      high = lt - 1
+    } else if target > gt {
+      low = gt + 1
+    } else {
+      return pivot
+    }
+  }
+  return buffer[low]
 }

@@ -81,7 +81,7 @@ public struct ItemKNNModel: RatingModel {
     let fallback = Fallback(userKnown: isKnown(user: user), itemKnown: isKnown(item: item))
     guard fallback == .none else { return Prediction(globalMean, fallback: fallback) }
     let workspace = makeWorkspace()
-    fillSimilarityRow(item: Int(item), workspace: workspace)
+    fillSimilarityRow(item: Int(item), workspace: workspace, ranked: false)
     return Prediction(predictFromRow(user: Int(user), workspace: workspace))
   }
 
@@ -103,7 +103,9 @@ public struct ItemKNNModel: RatingModel {
       parallelChunks(requestedItems.count) { chunk in
         let workspace = self.makeWorkspace()
         for item in requestedItems[chunk] {
-          self.fillSimilarityRow(item: item, workspace: workspace)
+          // Ranking a row costs about as much as a few dozen selections.
+          self.fillSimilarityRow(
+            item: item, workspace: workspace, ranked: requestsByItem[item].count >= 32)
           for position in requestsByItem[item] {
             shared[position] = self.predictFromRow(
               user: Int(users[position]), workspace: workspace)
