@@ -22,6 +22,7 @@ import yaml
 
 STORE_PATH = "/var/lib/stackrec/feature-store.sqlite"
 STATE_DIRECTORY = "/var/lib/stackrec"
+DATA_DIRECTORY = "/var/lib/stackrec/data/ml-latest-small"
 
 
 class Checker:
@@ -41,6 +42,19 @@ class Checker:
     def expect_store(self, where: Path, role: str, path: str | None) -> None:
         self.expect(
             path == STORE_PATH, where, f"{role} uses store {path!r}, expected {STORE_PATH!r}"
+        )
+
+    def expect_precompute(self, where: Path, arguments: list[str]) -> None:
+        """Check a stackrec-precompute command line's store and data options."""
+        self.expect_store(where, "precompute --out", option_value(arguments, "--out"))
+        # stackrec-precompute downloads a missing --data directory only when
+        # --data-url is given as well.
+        self.expect(
+            option_value(arguments, "--data") == DATA_DIRECTORY
+            and option_value(arguments, "--data-url") is not None,
+            where,
+            f"precompute needs --data {DATA_DIRECTORY} and --data-url, so that the first run "
+            "downloads the dataset",
         )
 
 
@@ -85,7 +99,7 @@ def check_systemd(checker: Checker) -> None:
 
     precompute_command = shlex.split(precompute["ExecStart"][0])
     blend_command = shlex.split(blend["ExecStart"][0])
-    checker.expect_store(precompute_path, "--out", option_value(precompute_command, "--out"))
+    checker.expect_precompute(precompute_path, precompute_command)
     checker.expect_store(blend_path, "--store", option_value(blend_command, "--store"))
     checker.expect(
         precompute.get("StateDirectory") == ["stackrec"],
@@ -169,9 +183,7 @@ def check_container(checker: Checker) -> None:
     services = yaml.safe_load(compose_path.read_text())["services"]
     precompute_command = services["precompute"]["command"]
     blend_command = services["blend"]["command"]
-    checker.expect_store(
-        compose_path, "precompute --out", option_value(precompute_command, "--out")
-    )
+    checker.expect_precompute(compose_path, precompute_command)
     checker.expect_store(compose_path, "blend --store", option_value(blend_command, "--store"))
     compose_port = listen_port(blend_command)
     published = [str(mapping).rsplit(":", 1)[-1] for mapping in services["blend"]["ports"]]
@@ -239,7 +251,7 @@ def check_kubernetes(checker: Checker) -> None:
             )
 
     precompute = job_pod["containers"][0]
-    checker.expect_store(cronjob_path, "--out", option_value(precompute["command"], "--out"))
+    checker.expect_precompute(cronjob_path, precompute["command"])
 
     containers = {container["name"]: container for container in blend_pod["containers"]}
     blend = containers["blend"]
