@@ -19,8 +19,9 @@ extension ItemKNNModel {
     /// Each item's position in the sorted row; items with similarity 0 get
     /// `rankedCount`, a spare slot past the ranked ones.
     let rank: UnsafeMutablePointer<Int32>
-    /// The nonzero similarities in rank order.
+    /// The nonzero similarities, and their items, in rank order.
     let sortedSimilarities: UnsafeMutablePointer<Float>
+    let sortedItems: UnsafeMutablePointer<Int32>
     var rankedCount = 0
     /// True when `rank` and `sortedSimilarities` describe the current row.
     var isRanked = false
@@ -46,6 +47,7 @@ extension ItemKNNModel {
       row.initialize(repeating: 0)
       rank = .allocate(capacity: itemCount)
       sortedSimilarities = .allocate(capacity: itemCount + 1)
+      sortedItems = .allocate(capacity: itemCount + 1)
       bitmap = .allocate(capacity: itemCount / 64 + 2)
       ratingAtRank = .allocate(capacity: itemCount + 1)
       candidateSimilarities = .allocate(capacity: itemCount + 1)
@@ -62,6 +64,7 @@ extension ItemKNNModel {
       row.deallocate()
       rank.deallocate()
       sortedSimilarities.deallocate()
+      sortedItems.deallocate()
       bitmap.deallocate()
       ratingAtRank.deallocate()
       candidateSimilarities.deallocate()
@@ -119,6 +122,7 @@ extension ItemKNNModel {
         let item = Int(source.1[position])
         rank[item] = Int32(position)
         sortedSimilarities[position] = row[item]
+        sortedItems[position] = Int32(item)
       }
       rankedCount = count
       isRanked = true
@@ -185,6 +189,43 @@ extension ItemKNNModel {
         return Double(weightedSum) / Double(similaritySum)
       }
     }
+  }
+
+  /// Predicts a user with many ratings from a ranked row by walking the
+  /// row in rank order and taking the first k items the user rated;
+  /// `ratings` holds the user's rating of every item, 0 where unrated.
+  ///
+  /// The walk visits about k times the row length over the number of rated
+  /// items, which for heavy users is far less than marking all of them.
+  func predictFromRankedRow(user: Int, ratings: UnsafePointer<Float>, workspace: Workspace)
+    -> Double
+  {
+    let k = configuration.neighbors
+    var similaritySum: Float = 0
+    var weightedSum: Float = 0
+    var found = 0
+    var position = 0
+    let count = workspace.rankedCount
+    while found < k && position < count {
+      let rating = ratings[Int(workspace.sortedItems[position])]
+      if rating > 0 {
+        let similarity = workspace.sortedSimilarities[position]
+        similaritySum += similarity
+        weightedSum += similarity * rating
+        found += 1
+      }
+      position += 1
+    }
+    guard similaritySum > 0 else {
+      // No rated item has a nonzero similarity: the plain mean of the
+      // ratings on the first k rated items, lowest index first.
+      let range = byUser.range(ofRow: user)
+      let chosen = min(k, range.count)
+      var sum = 0.0
+      for entry in range.prefix(chosen) { sum += Double(byUser.values[entry]) }
+      return sum / Double(chosen)
+    }
+    return Double(weightedSum) / Double(similaritySum)
   }
 
   /// The similarity sum and the similarity-weighted rating sum over every

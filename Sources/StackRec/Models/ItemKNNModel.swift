@@ -136,19 +136,40 @@ public struct ItemKNNModel: RatingModel {
     let knownUsers = (0..<userCount).filter { isKnown(user: Int32($0)) }
     let unknownUsers = (0..<userCount).filter { !isKnown(user: Int32($0)) }
 
+    // Users with many ratings walk each ranked row instead of marking all
+    // their items; they need their ratings laid out densely.
+    let heavyThreshold = 8 * configuration.neighbors
+    let heavyUsers = knownUsers.filter { byUser.count(ofRow: $0) >= heavyThreshold }
+    let lightUsers = knownUsers.filter { byUser.count(ofRow: $0) < heavyThreshold }
+    var denseRatings = [Float](repeating: 0, count: heavyUsers.count * itemCount)
+    for (slot, user) in heavyUsers.enumerated() {
+      for entry in byUser.range(ofRow: user) {
+        denseRatings[slot * itemCount + Int(byUser.columns[entry])] = byUser.values[entry]
+      }
+    }
+    let heavyRatings = denseRatings
+
     // Each worker owns the output columns of its own items.
     parallelChunks(itemCount) { chunk in
       let workspace = self.makeWorkspace()
-      for item in chunk {
-        for user in unknownUsers { shared[user * columns + item] = fallbackValue }
-        guard self.isKnown(item: Int32(item)) else {
-          for user in knownUsers { shared[user * columns + item] = fallbackValue }
-          continue
-        }
-        self.fillSimilarityRow(item: item, workspace: workspace)
-        for user in knownUsers {
-          shared[user * columns + item] = Float(
-            self.predictFromRow(user: user, workspace: workspace))
+      heavyRatings.withUnsafeBufferPointer { heavyRatings in
+        for item in chunk {
+          for user in unknownUsers { shared[user * columns + item] = fallbackValue }
+          guard self.isKnown(item: Int32(item)) else {
+            for user in knownUsers { shared[user * columns + item] = fallbackValue }
+            continue
+          }
+          self.fillSimilarityRow(item: item, workspace: workspace)
+          for user in lightUsers {
+            shared[user * columns + item] = Float(
+              self.predictFromRow(user: user, workspace: workspace))
+          }
+          for (slot, user) in heavyUsers.enumerated() {
+            shared[user * columns + item] = Float(
+              self.predictFromRankedRow(
+                user: user, ratings: heavyRatings.baseAddress! + slot * columns,
+                workspace: workspace))
+          }
         }
       }
     }
