@@ -62,7 +62,9 @@ public enum FeatureStoreWriter {
   ///   - failAt: a test hook that throws at the given stage.
   /// - Throws: `StoreError.locked` when another writer holds the lock,
   ///   `StoreError.invalidScore` or `StoreError.invalidFallback` for a
-  ///   non-finite score, and `SQLiteError` or `OutputError` for I/O failures.
+  ///   non-finite score, `StoreError.invalidBlend` for a meta-model the
+  ///   reader would reject, and `SQLiteError` or `OutputError` for I/O
+  ///   failures.
   public static func write(
     _ content: FeatureStoreContent, to path: String, compressionLevel: Int32 = 6,
     waitForLock: Bool = false, failAt: Stage? = nil
@@ -76,6 +78,7 @@ public enum FeatureStoreWriter {
     defer { lock.release() }
 
     try checkFallbacks(content)
+    try checkBlend(content)
     var stopwatch = Stopwatch()
     let blobs = try encodeUsers(content, level: compressionLevel)
     let encodeSeconds = stopwatch.seconds
@@ -125,6 +128,31 @@ public enum FeatureStoreWriter {
         throw StoreError.invalidFallback(
           model: model.key, fallback: .unknownUserAndItem, index: 0,
           value: model.unknownUserAndItemScore)
+      }
+    }
+  }
+
+  /// Rejects a meta-model that `StoreMetadata.parseBlend` would reject, so
+  /// that a store the blender cannot load is never published.
+  static func checkBlend(_ content: FeatureStoreContent) throws {
+    let blend = content.blend
+    for (position, feature) in blend.features.enumerated() {
+      let name = feature.rawValue
+      guard blend.centers[position].isFinite else {
+        throw StoreError.invalidBlend(
+          term: "center of feature \(name)", value: blend.centers[position])
+      }
+      let scale = blend.scales[position]
+      guard scale.isFinite, scale > 0 else {
+        throw StoreError.invalidBlend(term: "scale of feature \(name)", value: scale)
+      }
+      guard blend.intercepts[position].isFinite else {
+        throw StoreError.invalidBlend(
+          term: "intercept for feature \(name)", value: blend.intercepts[position])
+      }
+      for (model, row) in zip(content.models, blend.coefficients) where !row[position].isFinite {
+        throw StoreError.invalidBlend(
+          term: "weight of model \(model.key) for feature \(name)", value: row[position])
       }
     }
   }

@@ -6,6 +6,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
   /// for an unknown user, the user index for an unknown item, and 0 when
   /// both are unknown.
   case invalidFallback(model: String, fallback: Fallback, index: Int, value: Float)
+  /// A meta-model value that the reader would reject: NaN, infinite, or a
+  /// feature scale that is not positive.
+  case invalidBlend(term: String, value: Double)
   /// A blob's layout does not parse; the reason says where.
   case corruptBlob(String)
   /// A store path where no file exists.
@@ -37,6 +40,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
       return
         "model \(model) produced the fallback score \(value) for \(subject); "
         + "only finite scores can be stored"
+    case .invalidBlend(let term, let value):
+      return
+        "the meta-model's \(term) is \(value); only finite values (and positive scales) "
+        + "can be stored"
     case .corruptBlob(let reason):
       return "corrupt score blob: \(reason)"
     case .notFound(let path):
