@@ -258,6 +258,9 @@ extension PrecomputeCommand {
 
     let summary = try FeatureStoreWriter.write(
       content, to: path, waitForLock: settings.waitForLock)
+    for stale in summary.removedTemporaryFiles {
+      logger.warning("removed a temporary file that an interrupted run left", ["path": stale])
+    }
     logger.info(
       "published feature store",
       [

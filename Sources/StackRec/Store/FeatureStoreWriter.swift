@@ -12,6 +12,9 @@ public struct StoreWriteSummary: Sendable {
   public var blobBytes: Int
   public var encodeSeconds: Double
   public var writeSeconds: Double
+  /// Temporary files of earlier writers that a signal or a crash stopped,
+  /// removed before this write.
+  public var removedTemporaryFiles: [String] = []
 
   /// The file size as a fraction of the raw scores.
   public var ratio: Double { Double(bytes) / Double(max(rawScoreBytes, 1)) }
@@ -23,7 +26,9 @@ public struct StoreWriteSummary: Sendable {
 /// flushed with `fsync` and renamed over the destination, so readers see
 /// the previous store or the complete new one and never a partial file. A
 /// failure at any step removes the temporary file and leaves the previous
-/// store untouched. A lock file (`PATH.lock`) keeps two writers apart.
+/// store untouched. A lock file (`PATH.lock`) keeps two writers apart, and
+/// the lock holder removes the temporary files that writers stopped by a
+/// signal or a crash left behind.
 ///
 /// Schema (format version 1, `PRAGMA user_version`; `PRAGMA
 /// application_id` is `0x53524543`, "SREC"):
@@ -76,6 +81,7 @@ public enum FeatureStoreWriter {
       throw StoreError.locked(path: path, lockPath: lockPath)
     }
     defer { lock.release() }
+    let removedTemporaryFiles = removeTemporaryFiles(of: path)
 
     try checkFallbacks(content)
     try checkBlend(content)
@@ -104,7 +110,7 @@ public enum FeatureStoreWriter {
       path: path, bytes: Int(status.st_size),
       rawScoreBytes: content.userCount * content.itemCount * content.models.count * 4,
       blobBytes: blobs.reduce(0) { $0 + $1.compressed.count }, encodeSeconds: encodeSeconds,
-      writeSeconds: stopwatch.seconds)
+      writeSeconds: stopwatch.seconds, removedTemporaryFiles: removedTemporaryFiles)
   }
 
   struct EncodedUser {

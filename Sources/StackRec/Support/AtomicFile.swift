@@ -68,10 +68,41 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
   syncDirectory(parentDirectory(of: path))
 }
 
-/// A fresh temporary file name next to `path`.
+/// A fresh temporary file name next to `path`: `PATH.tmp-PID-HEX`.
 func temporaryPath(for path: String) -> String {
   var generator = SeededGenerator(seed: UInt64(Stopwatch.nanoseconds()) ^ UInt64(getpid()))
   return "\(path).tmp-\(getpid())-\(String(generator.next() & 0xFFFF_FFFF, radix: 16))"
+}
+
+/// Removes the files named like `temporaryPath(for: path)` that writers of
+/// `path` left behind when a signal or a crash stopped them.
+///
+/// Call it only while holding the lock that every writer of `path` takes,
+/// so that no live writer's file can match.
+///
+/// - Returns: the paths removed.
+func removeTemporaryFiles(of path: String) -> [String] {
+  let directory = parentDirectory(of: path)
+  let fileName = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+  let prefix = fileName + ".tmp-"
+  guard let stream = opendir(directory) else { return [] }
+  defer { closedir(stream) }
+
+  var removed: [String] = []
+  while let entry = readdir(stream) {
+    let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+      String(cString: bytes.bindMemory(to: CChar.self).baseAddress!)
+    }
+    guard name.hasPrefix(prefix) else { continue }
+    // The rest must be PID-HEX, so that no other file is ever removed.
+    let parts = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ ("0"..."9").contains($0) }),
+      UInt64(parts[1], radix: 16) != nil
+    else { continue }
+    let stale = joinPath(directory, name)
+    if unlink(stale) == 0 { removed.append(stale) }
+  }
+  return removed
 }
 
 /// Flushes a directory's entries to disk, so a rename inside it is durable.

@@ -4,8 +4,9 @@ import Testing
 
 @testable import StackRec
 
-/// Content that the writer must reject. Each test checks that a store published before the
-/// failure stays byte for byte the same.
+/// Content that the writer must reject, and files that stopped writers leave behind. Each
+/// rejection test checks that a store published before the failure stays byte for byte the
+/// same.
 @Suite struct FeatureStoreWriterFaultTests {
   // MARK: - Invalid meta-model
 
@@ -61,6 +62,47 @@ import Testing
       #expect(try readStoreTestFile(path) == before)
       #expect(try directory.entries() == ["store.sqlite", "store.sqlite.lock"])
       #expect(try FeatureStoreReader.load(path: path).header.createdAt == "2026-01-02T03:04:05.678Z")
+    }
+  }
+
+  // MARK: - Files of stopped writers
+
+  /// Names that a writer killed during `writeDatabase` leaves beside the store, and names
+  /// that only look similar.
+  static let staleName = "store.sqlite.tmp-4242-1a2b3c4d"
+  static let similarNames = [
+    "store.sqlite.tmp-notes", "store.sqlite.tmp-12-xyz", "store.sqlite.tmp--1f",
+    "store.sqlite.tmp-12-1f-3", "other.sqlite.tmp-12-1f", "store.sqlite.lock.tmp-12-1f",
+  ]
+
+  @Test func killedWriterFileIsRemovedNextWrite() throws {
+    try StoreTestDirectory.with { directory throws in
+      let path = directory.file("store.sqlite")
+      for name in [Self.staleName] + Self.similarNames {
+        try writeStoreTestFile(directory.file(name), Array("partial".utf8))
+      }
+
+      let summary = try FeatureStoreWriter.write(StoreFixtures.randomContent(seed: 43), to: path)
+      #expect(summary.removedTemporaryFiles == [directory.file(Self.staleName)])
+      #expect(
+        try directory.entries()
+          == (["store.sqlite", "store.sqlite.lock"] + Self.similarNames).sorted())
+      #expect(try FeatureStoreReader.load(path: path).userCount == 40)
+    }
+  }
+
+  @Test func lockedWriterRemovesNoFile() throws {
+    try StoreTestDirectory.with { directory throws in
+      let path = directory.file("store.sqlite")
+      try writeStoreTestFile(directory.file(Self.staleName), Array("partial".utf8))
+      let lock = try #require(try FileLock(path: path + ".lock", wait: false))
+      defer { lock.release() }
+
+      #expect(throws: StoreError.locked(path: path, lockPath: path + ".lock")) {
+        try FeatureStoreWriter.write(StoreFixtures.randomContent(seed: 44), to: path)
+      }
+      // Another writer holds the lock, so the file may be that writer's own.
+      #expect(try directory.entries() == ["store.sqlite.lock", Self.staleName])
     }
   }
 }
