@@ -122,6 +122,8 @@ public enum PrecomputeCommand {
       return 0
     }
     let logger = Logger(label: "precompute", threshold: settings.quiet ? .warning : .info)
+    let watcher = watchSignals(logger: logger)
+    defer { watcher?.cancel() }
     do {
       try run(settings, logger: logger)
       return 0

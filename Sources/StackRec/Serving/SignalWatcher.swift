@@ -36,15 +36,21 @@ public final class SignalWatcher: Sendable {
 
   /// Blocks the watched signals in the calling thread and starts the watcher thread.
   ///
+  /// - Parameter signals: the signals to watch, a subset of `watchedSignals`; the others
+  ///   keep their disposition.
   /// - Throws: `SystemCallError` when `pthread_sigmask`, `signalfd` or `eventfd` fails. The
   ///   signals may stay blocked in the calling thread after a failure.
   public init(
+    signals watched: [Int32] = SignalWatcher.watchedSignals,
     onTerminate: @escaping @Sendable (Int32) -> Void,
     onReload: @escaping @Sendable () -> Void
   ) throws(SystemCallError) {
+    precondition(
+      watched.allSatisfy(Self.watchedSignals.contains),
+      "SignalWatcher watches only SIGTERM, SIGINT and SIGHUP, not \(watched)")
     var signals = sigset_t()
     sigemptyset(&signals)
-    for signal in Self.watchedSignals { sigaddset(&signals, signal) }
+    for signal in watched { sigaddset(&signals, signal) }
     // pthread_sigmask returns the error number instead of setting errno.
     let code = pthread_sigmask(SIG_BLOCK, &signals, nil)
     guard code == 0 else { throw SystemCallError(operation: "pthread_sigmask", code: code) }

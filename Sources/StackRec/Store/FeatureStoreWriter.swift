@@ -91,6 +91,8 @@ public enum FeatureStoreWriter {
 
     stopwatch = Stopwatch()
     let temporary = temporaryPath(for: path)
+    TemporaryFiles.add(temporary)
+    defer { TemporaryFiles.remove(temporary) }
     do {
       try writeDatabase(content, blobs: blobs, to: temporary, level: compressionLevel, failAt: failAt)
       try syncFile(temporary)

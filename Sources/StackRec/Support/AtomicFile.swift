@@ -42,6 +42,8 @@ public func parentDirectory(of path: String) -> String {
 /// the directory is flushed so the rename survives a crash.
 public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
   let temporary = temporaryPath(for: path)
+  TemporaryFiles.add(temporary)
+  defer { TemporaryFiles.remove(temporary) }
   let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
   guard descriptor >= 0 else {
     throw OutputError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
