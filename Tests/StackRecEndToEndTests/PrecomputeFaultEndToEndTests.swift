@@ -108,4 +108,145 @@ import Testing
       #expect(try FeatureStoreReader.load(path: store).userCount == 30)
     }
   }
+
+  // MARK: - Disk faults
+
+  /// Writes a ratings file whose store takes about 240 KiB, more than the limits below allow.
+  static func writeMediumRatings(in directory: ScratchDirectory) throws -> String {
+    let ratings = directory.file("medium.csv")
+    try writeFile(ratings, ratingsCSV(users: 200, items: 300, density: 0.3, seed: 12))
+    return ratings
+  }
+
+  @Test func fileSizeLimitFailsAndKeepsStore() throws {
+    try ScratchDirectory.with { directory in
+      let (store, _, before) = try Self.publishFirstStore(in: directory)
+      let medium = try Self.writeMediumRatings(in: directory)
+
+      // 64 KiB: the small store fits, the new one does not.
+      let child = try ChildProcess.run(
+        "stackrec-precompute",
+        ["--ratings", medium, "--out", store, "--report-dir", directory.file("report-first"),
+          "--quiet"],
+        logDirectory: directory.path, label: "limited", fileSizeLimit: 64)
+      #expect(!child.wasSignalled, "ended by signal \(child.status)")
+      #expect(child.status == 1)
+      #expect(child.errorOutput.hasPrefix("error: \(store).tmp-"), "\(child.errorOutput)")
+      #expect(try directory.entries("out") == ["store.sqlite", "store.sqlite.lock"])
+      #expect(fileBytes(store) == before)
+      #expect(try FeatureStoreReader.load(path: store).userCount == 30)
+    }
+  }
+
+  @Test(.enabled(if: TmpfsMount.isAvailable, "mounting a tmpfs needs root"))
+  func fullDiskFailsAndKeepsStore() throws {
+    try ScratchDirectory.with { directory in
+      let medium = try Self.writeMediumRatings(in: directory)
+      try FileManager.default.createDirectory(atPath: directory.file("out"), withIntermediateDirectories: false)
+      let mount = try TmpfsMount(at: directory.file("out"), kilobytes: 128)
+      let (store, _, before) = try Self.publishFirstStore(in: directory)
+
+      let child = try runPrecompute(ratings: medium, store: store, in: directory, label: "full")
+      #expect(child.status == 1)
+      #expect(child.errorOutput.contains("disk is full"), "\(child.errorOutput)")
+      #expect(try directory.entries("out") == ["store.sqlite", "store.sqlite.lock"])
+      #expect(fileBytes(store) == before)
+      #expect(try FeatureStoreReader.load(path: store).userCount == 30)
+      withExtendedLifetime(mount) {}
+    }
+  }
+
+  @Test(.enabled(if: TmpfsMount.isAvailable || geteuid() != 0, "root needs a read-only mount"))
+  func readOnlyDirectoryFailsAndKeepsStore() throws {
+    try ScratchDirectory.with { directory in
+      let out = directory.file("out")
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+      let mount = TmpfsMount.isAvailable ? try TmpfsMount(at: out, kilobytes: 1024) : nil
+      let (store, ratings, before) = try Self.publishFirstStore(in: directory)
+      let reason: String
+      if let mount {
+        try mount.remountReadOnly()
+        reason = "Read-only file system"
+      } else {
+        chmod(out, 0o555)
+        reason = "Permission denied"
+      }
+      defer { chmod(out, 0o755) }
+
+      let child = try runPrecompute(ratings: ratings, store: store, in: directory, label: "readonly")
+      #expect(child.status == 1)
+      #expect(child.errorOutput.hasPrefix("error: "), "\(child.errorOutput)")
+      #expect(child.errorOutput.contains(reason) || child.errorOutput.contains("unable to open"),
+        "\(child.errorOutput)")
+      #expect(try directory.entries("out") == ["store.sqlite", "store.sqlite.lock"])
+      #expect(fileBytes(store) == before)
+    }
+  }
+
+  // MARK: - Two writers
+
+  @Test func heldLockFailsSecondRun() throws {
+    try ScratchDirectory.with { directory in
+      let (store, ratings, before) = try Self.publishFirstStore(in: directory)
+      let lock = try #require(try FileLock(path: store + ".lock", wait: false))
+      defer { lock.release() }
+
+      let child = try runPrecompute(ratings: ratings, store: store, in: directory, label: "second")
+      #expect(child.status == 1)
+      #expect(
+        child.errorOutput
+          == "error: \(store): another stackrec-precompute is writing this store (lock "
+          + "\(store).lock is held); wait for it to finish or pass --wait-lock\n")
+      #expect(fileBytes(store) == before)
+      #expect(try directory.entries("out") == ["store.sqlite", "store.sqlite.lock"])
+    }
+  }
+
+  @Test func waitLockRunsAfterRelease() throws {
+    try ScratchDirectory.with { directory in
+      let (store, ratings, before) = try Self.publishFirstStore(in: directory)
+      let lock = try #require(try FileLock(path: store + ".lock", wait: false))
+
+      let child = try ChildProcess(
+        "stackrec-precompute",
+        ["--ratings", ratings, "--out", store, "--report-dir", directory.file("report-waiting"),
+          "--wait-lock", "--quiet"],
+        logDirectory: directory.path, label: "waiting")
+      // The run takes well under a second on this data; then it waits for the lock.
+      usleep(1_500_000)
+      #expect(child.isRunning)
+      #expect(fileBytes(store) == before)
+
+      lock.release()
+      #expect(child.wait(timeout: .seconds(30)))
+      #expect(child.status == 0, "\(child.errorOutput)")
+      #expect(fileBytes(store) != before)
+      #expect(try FeatureStoreReader.load(path: store).userCount == 30)
+    }
+  }
+
+  @Test(arguments: [false, true])
+  func concurrentRunsLeaveOneValidStore(waitForLock: Bool) throws {
+    try ScratchDirectory.with { directory in
+      let (store, _, _) = try Self.publishFirstStore(in: directory)
+      let medium = try Self.writeMediumRatings(in: directory)
+      let children = try (0..<2).map { index in
+        try ChildProcess(
+          "stackrec-precompute",
+          ["--ratings", medium, "--out", store, "--report-dir", directory.file("report-\(index)"),
+            "--quiet"] + (waitForLock ? ["--wait-lock"] : []),
+          logDirectory: directory.path, label: "concurrent-\(index)")
+      }
+      for child in children {
+        #expect(child.wait(timeout: .seconds(60)))
+        // Without --wait-lock, a run that finds the lock held fails with this message.
+        let lostRace = !waitForLock && child.status == 1
+          && child.errorOutput.contains("another stackrec-precompute is writing this store")
+        #expect(child.status == 0 || lostRace, "\(child.errorOutput)")
+      }
+      #expect(children.contains { $0.status == 0 })
+      #expect(try FeatureStoreReader.load(path: store).userCount == 200)
+      #expect(try directory.entries("out") == ["store.sqlite", "store.sqlite.lock"])
+    }
+  }
 }

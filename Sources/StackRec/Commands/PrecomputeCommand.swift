@@ -122,6 +122,9 @@ public enum PrecomputeCommand {
       return 0
     }
     let logger = Logger(label: "precompute", threshold: settings.quiet ? .warning : .info)
+    // Past a file size limit (ulimit -f), a write then fails with EFBIG, which the writers
+    // report and clean up after, instead of SIGXFSZ ending the process mid-write.
+    signal(SIGXFSZ, SIG_IGN)
     let watcher = watchSignals(logger: logger)
     defer { watcher?.cancel() }
     do {
