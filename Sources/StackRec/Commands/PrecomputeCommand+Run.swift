@@ -31,6 +31,7 @@ extension PrecomputeCommand {
       return
     }
     let result = Experiment.run(dataset: dataset, split: split, plan: plan, logger: logger)
+    try result.checkFinite()
 
     var storeFields: [(String, JSONValue)] = []
     if let storePath = settings.storePath {
@@ -191,6 +192,7 @@ extension PrecomputeCommand {
       let loaded = try load(source, settings: settings, logger: logger)
       let (split, _) = try makeSplit(loaded, settings: settings, plan: plan)
       let result = Experiment.run(dataset: loaded.dataset, split: split, plan: plan, logger: logger)
+      try result.checkFinite()
       keys = result.test.map(\.key)
       for accuracy in result.test {
         let previous = sums[accuracy.key] ?? (0, 0)
