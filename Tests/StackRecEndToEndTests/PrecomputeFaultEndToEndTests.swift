@@ -128,7 +128,7 @@ import Testing
         "stackrec-precompute",
         ["--ratings", medium, "--out", store, "--report-dir", directory.file("report-first"),
           "--quiet"],
-        logDirectory: directory.path, label: "limited", fileSizeLimit: 64)
+        logDirectory: directory.path, label: "limited", limits: ["-f 64"])
       #expect(!child.wasSignalled, "ended by signal \(child.status)")
       #expect(child.status == 1)
       #expect(child.errorOutput.hasPrefix("error: \(store).tmp-"), "\(child.errorOutput)")

@@ -76,20 +76,21 @@ final class ChildProcess {
     return URL(fileURLWithPath: testBinary ?? "").deletingLastPathComponent().path
   }()
 
-  /// Starts `executable` (a name in the build directory) with `arguments`.
+  /// Starts `executable` with `arguments`.
   ///
   /// - Parameters:
-  ///   - fileSizeLimit: a `ulimit -f` for the child, in 1024-byte blocks, applied through
-  ///     `/bin/sh`.
+  ///   - executable: a name in the build directory, or an absolute path.
+  ///   - limits: `ulimit` options for the child, such as `-f 64` (file size in 1024-byte
+  ///     blocks) or `-n 32` (open files), applied through `/bin/sh`.
   ///   - input: a file for standard input; without it, standard input is empty.
   init(
     _ executable: String, _ arguments: [String], logDirectory: String, label: String? = nil,
-    fileSizeLimit: Int? = nil, input: String? = nil
+    limits: [String] = [], input: String? = nil
   ) throws {
-    let path = Self.buildDirectory + "/" + executable
+    let path = executable.hasPrefix("/") ? executable : Self.buildDirectory + "/" + executable
     try #require(
       FileManager.default.isExecutableFile(atPath: path), "\(path) not found; build first")
-    let name = label ?? executable
+    let name = label ?? URL(fileURLWithPath: executable).lastPathComponent
     outputPath = logDirectory + "/\(name).stdout"
     errorPath = logDirectory + "/\(name).stderr"
     for file in [outputPath, errorPath] {
@@ -102,10 +103,11 @@ final class ChildProcess {
       try? error.close()
     }
 
-    if let fileSizeLimit {
+    if !limits.isEmpty {
       // exec keeps the child's pid, so signals reach the executable itself.
+      let script = limits.map { "ulimit \($0) && " }.joined() + "exec \"$0\" \"$@\""
       process.executableURL = URL(fileURLWithPath: "/bin/sh")
-      process.arguments = ["-c", "ulimit -f \(fileSizeLimit) && exec \"$0\" \"$@\"", path] + arguments
+      process.arguments = ["-c", script, path] + arguments
     } else {
       process.executableURL = URL(fileURLWithPath: path)
       process.arguments = arguments
@@ -121,11 +123,11 @@ final class ChildProcess {
   /// Runs `executable` to the end.
   static func run(
     _ executable: String, _ arguments: [String], logDirectory: String, label: String? = nil,
-    fileSizeLimit: Int? = nil, input: String? = nil
+    limits: [String] = [], input: String? = nil
   ) throws -> ChildProcess {
     let child = try ChildProcess(
-      executable, arguments, logDirectory: logDirectory, label: label,
-      fileSizeLimit: fileSizeLimit, input: input)
+      executable, arguments, logDirectory: logDirectory, label: label, limits: limits,
+      input: input)
     #expect(child.wait(timeout: .seconds(120)), "\(executable) still running after 120 s")
     return child
   }
@@ -168,14 +170,6 @@ final class ChildProcess {
     return true
   }
 
-  /// The resident set size from `/proc/PID/status`, in KiB.
-  var residentKilobytes: Int? {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-    else { return nil }
-    return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-  }
-
   deinit {
     if process.isRunning {
       kill(pid, SIGKILL)
@@ -198,26 +192,56 @@ func runPrecompute(
 
 // MARK: - Blender
 
-/// `stackrec-blend --listen 127.0.0.1:0` and the port it chose.
+/// `stackrec-blend` listening on an ephemeral port, and the port it chose.
 final class BlendServer {
   let child: ChildProcess
   private(set) var port = 0
+  /// The process that receives signals: the blender, also when `wrapper` runs it.
+  private(set) var pid: Int32 = 0
 
-  init(store: String, in directory: ScratchDirectory, arguments: [String] = [], label: String = "blend")
-    throws
-  {
+  /// Starts the blender with `--listen listen` and waits for its "listening" log line.
+  ///
+  /// - Parameters:
+  ///   - wrapper: a command that runs the blender as its child, such as `strace` and its
+  ///     options; signals then go to the blender itself.
+  init(
+    store: String, in directory: ScratchDirectory, arguments: [String] = [],
+    listen: String = "127.0.0.1:0", label: String = "blend", limits: [String] = [],
+    wrapper: [String] = []
+  ) throws {
+    let blend = ChildProcess.buildDirectory + "/stackrec-blend"
+    let command = wrapper + [blend, "--store", store, "--listen", listen] + arguments
     child = try ChildProcess(
-      "stackrec-blend", ["--store", store, "--listen", "127.0.0.1:0"] + arguments,
-      logDirectory: directory.path, label: label)
-    // The log line "listening address=127.0.0.1:PORT" gives the port.
+      command[0], Array(command.dropFirst()), logDirectory: directory.path, label: label,
+      limits: limits)
+    // The log line "listening address=HOST:PORT" gives the port.
     let deadline = ContinuousClock.now + .seconds(20)
     while port == 0 && child.isRunning && ContinuousClock.now < deadline {
-      if let range = child.errorOutput.range(of: "listening address=127.0.0.1:") {
-        port = Int(child.errorOutput[range.upperBound...].prefix { $0.isNumber }) ?? 0
+      if let range = child.errorOutput.range(of: "listening address=") {
+        let address = child.errorOutput[range.upperBound...].prefix { $0 != " " }
+        port = address.split(separator: ":").last.flatMap { Int($0) } ?? 0
       }
       if port == 0 { usleep(10_000) }
     }
     try #require(port > 0, "stackrec-blend did not start: \(child.errorOutput)")
+    pid = child.pid
+    if !wrapper.isEmpty {
+      let children = try String(
+        contentsOfFile: "/proc/\(child.pid)/task/\(child.pid)/children", encoding: .utf8)
+      pid = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
+    }
+  }
+
+  /// The resident set size of the blender from `/proc/PID/status`, in KiB.
+  var residentKilobytes: Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return nil }
+    return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+  }
+
+  func signal(_ number: Int32) {
+    kill(pid, number)
   }
 
   var log: String { child.errorOutput }
@@ -235,7 +259,7 @@ final class BlendServer {
 
   /// Sends SIGTERM and waits for the exit status.
   func stop() -> Int32? {
-    child.signal(SIGTERM)
+    signal(SIGTERM)
     guard child.wait(timeout: .seconds(10)) else { return nil }
     return child.status
   }

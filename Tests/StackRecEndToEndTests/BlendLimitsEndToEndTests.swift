@@ -1,0 +1,221 @@
+import Dispatch
+import Foundation
+import Glibc
+import StackRec
+import Synchronization
+import Testing
+
+/// Runs the built `stackrec-blend` over TCP into its limits: long lines, large batches and
+/// k, too many connections, idle and slow clients, clients that vanish mid-response or
+/// never read, and a file descriptor limit. Each limit gets its documented error, and the
+/// other clients keep being served.
+@Suite struct BlendLimitsEndToEndTests {
+  /// Runs `body` with a blender serving the test store, started with `arguments`.
+  func withServer(
+    _ arguments: [String] = [], limits: [String] = [], _ body: (BlendServer) throws -> Void
+  ) throws {
+    try ScratchDirectory.with { directory in
+      let store = directory.file("store.sqlite")
+      try BlendTCPEndToEndTests.writeStore(at: store, seed: 1)
+      let server = try BlendServer(
+        store: store, in: directory, arguments: arguments, limits: limits)
+      try body(server)
+      #expect(server.stop() == 0, "\(server.log)")
+    }
+  }
+
+  // MARK: - Request limits
+
+  @Test func longLinesGetErrorAndConnectionRecovers() throws {
+    try withServer(["--max-line-length", "64"]) { server in
+      let client = try server.connect()
+      let limit = "ERR line too long; requests are limited to 64 bytes"
+      // 64 bytes pass; 65 do not; a 1 MiB line is discarded up to its newline.
+      try client.send("SCORE 3" + String(repeating: " ", count: 56) + "7\n")
+      try client.send("SCORE 3" + String(repeating: " ", count: 57) + "7\n")
+      try client.send(String(repeating: "x", count: 1 << 20) + "\nPING\n")
+      let replies = try client.readLines(4)
+      #expect(!replies[0].hasPrefix("ERR"), "\(replies[0])")
+      #expect(replies[1] == limit)
+      #expect(replies[2] == limit)
+      #expect(replies[3] == "PONG")
+    }
+  }
+
+  @Test func batchAndCountLimitsGetErrors() throws {
+    try withServer(["--max-batch", "3", "--max-k", "5"]) { server in
+      let replies = try server.exchange([
+        "SCORES 3 7 14 21", "SCORES 3 7 14 21 28", "RECOMMEND 3 5", "RECOMMEND 3 6",
+        "RECOMMEND 3", "RECOMMEND 3 0", "PING",
+      ])
+      #expect(replies[0].split(separator: " ").count == 3, "\(replies[0])")
+      #expect(replies[1] == "ERR too many items; SCORES takes at most 3 items per request")
+      #expect(replies[2].split(separator: " ").count == 5, "\(replies[2])")
+      #expect(replies[3] == "ERR invalid count '6'; k is an integer from 1 to 5")
+      // Without k, RECOMMEND uses the default of 10, cut to the limit.
+      #expect(replies[4].split(separator: " ").count == 5, "\(replies[4])")
+      #expect(replies[5] == "ERR invalid count '0'; k is an integer from 1 to 5")
+      #expect(replies[6] == "PONG")
+    }
+  }
+
+  // MARK: - Connection limits
+
+  @Test func connectionLimitRejectsThirdClient() throws {
+    try withServer(["--max-connections", "2"]) { server in
+      var clients = try (0..<2).map { _ in try server.connect() }
+      for client in clients {
+        try client.send("PING\n")
+        #expect(try client.readLine() == "PONG")
+      }
+
+      let extra = try server.connect()
+      #expect(try extra.readLine() == "ERR too many connections (limit 2); try again later")
+      #expect(try extra.readLine() == nil)
+      #expect(server.log.contains("rejected connection: too many connections"))
+
+      // The open clients still work, and closing one makes room.
+      try clients[1].send("PING\n")
+      #expect(try clients[1].readLine() == "PONG")
+      clients.removeFirst()
+      var replacement: String?
+      for _ in 0..<50 where replacement != "PONG" {
+        let client = try server.connect()
+        try client.send("PING\n")
+        replacement = try client.readLine()
+        usleep(20_000)
+      }
+      #expect(replacement == "PONG")
+    }
+  }
+
+  @Test func idleClientIsClosedActiveStays() throws {
+    try withServer(["--idle-timeout", "1"]) { server in
+      let start = ContinuousClock.now
+      let idle = try server.connect()
+      let active = try server.connect()
+      var closedAfter: Duration?
+      var exchanges = 0
+      while start.duration(to: .now) < .seconds(4) && closedAfter == nil {
+        try active.send("PING\n")
+        #expect(try active.readLine() == "PONG")
+        exchanges += 1
+        if idle.waitForClose(timeout: .milliseconds(200)) { closedAfter = start.duration(to: .now) }
+      }
+      let after = try #require(closedAfter, "the idle client is still open after 4 s")
+      #expect(after >= .milliseconds(900))
+      #expect(after < .seconds(3))
+      try active.send("PING\n")
+      #expect(try active.readLine() == "PONG")
+    }
+  }
+
+  @Test func slowClientsDoNotDelayOthers() throws {
+    // One event loop, so the slow clients and the fast one share a thread.
+    try withServer(["--threads", "1"]) { server in
+      let port = server.port
+      let slowReplies = Mutex<[String?]>([])
+      let done = DispatchSemaphore(value: 0)
+      let sender = Thread {
+        let slow = (0..<20).compactMap { _ in try? LineClient(port: port) }
+        // Every client sends one byte of "PING\n" each half second.
+        for byte in Array("PING\n".utf8) {
+          for client in slow { try? client.send(bytes: [byte]) }
+          usleep(500_000)
+        }
+        let replies = slow.map { try? $0.readLine() }
+        slowReplies.withLock { $0 = replies }
+        done.signal()
+      }
+      sender.start()
+
+      let fast = try server.connect()
+      var slowest = Duration.zero
+      let start = ContinuousClock.now
+      while start.duration(to: .now) < .seconds(2) {
+        let sent = ContinuousClock.now
+        try fast.send("SCORE 3 7\n")
+        #expect(try fast.readLine(timeout: .seconds(2))?.hasPrefix("ERR") == false)
+        slowest = max(slowest, sent.duration(to: .now))
+        usleep(50_000)
+      }
+      // A loaded shared machine can stall a thread for a while; 500 ms is far below the
+      // 2.5 s that the slow clients take.
+      #expect(slowest < .milliseconds(500), "slowest round trip \(slowest)")
+      #expect(done.wait(timeout: .now() + 10) == .success)
+      #expect(slowReplies.withLock { $0 } == [String?](repeating: "PONG", count: 20))
+    }
+  }
+
+  // MARK: - Clients that do not read
+
+  @Test func vanishingClientsLeaveServerServing() throws {
+    try withServer { server in
+      let before = try #require(server.residentKilobytes)
+      let requests = String(repeating: "RECOMMEND 3 60\n", count: 2_000)
+      for _ in 0..<20 {
+        let client = try server.connect(receiveBufferSize: 4096)
+        _ = client.sendUntilBlocked(Array(requests.utf8), timeout: .seconds(2))
+        client.reset()
+      }
+      let replies = try server.exchange(["PING", "SCORE 3 7"])
+      #expect(replies[0] == "PONG")
+      #expect(!replies[1].hasPrefix("ERR"))
+      let after = try #require(server.residentKilobytes)
+      #expect(after - before < 32 * 1024, "resident memory grew from \(before) to \(after) KiB")
+    }
+  }
+
+  @Test func nonReadingClientKeepsMemoryBounded() throws {
+    try withServer { server in
+      _ = try server.exchange(["RECOMMEND 3 60"])
+      let before = try #require(server.residentKilobytes)
+
+      // 100,000 requests whose replies take about 70 MB; the client reads none of them.
+      let hog = try server.connect(receiveBufferSize: 16 * 1024)
+      let request = Array("RECOMMEND 3 60\n".utf8)
+      var bytes: [UInt8] = []
+      bytes.reserveCapacity(request.count * 100_000)
+      for _ in 0..<100_000 { bytes += request }
+      let sent = hog.sendUntilBlocked(bytes, timeout: .seconds(5))
+      usleep(500_000)
+      let during = try #require(server.residentKilobytes)
+
+      // Other clients are still served while the hog's replies wait.
+      let replies = try server.exchange(["PING"])
+      #expect(replies == ["PONG"])
+      // The server buffers at most about 4 MiB of replies per connection (maxPendingOutput)
+      // and 1 MiB of input; the rest waits in the kernel or in the client.
+      #expect(during - before < 32 * 1024, "resident memory grew from \(before) to \(during) KiB")
+      // Loopback's kernel buffers take most or all of the requests, so the server has them.
+      #expect(sent > bytes.count / 2, "sent \(sent) of \(bytes.count) bytes")
+      hog.reset()
+    }
+  }
+
+  @Test func fileDescriptorLimitDelaysButServes() throws {
+    // 40 descriptors: the server's own (about a dozen) leave room for about 25 clients.
+    try withServer(limits: ["-n 40"]) { server in
+      var clients = try (0..<40).map { _ in try server.connect() }
+      for client in clients {
+        try client.send("PING\n")
+      }
+      // The server accepts in connection order, so the answered clients come first.
+      var answered = 0
+      while answered < clients.count,
+        (try? clients[answered].readLine(timeout: .milliseconds(500))) == "PONG"
+      {
+        answered += 1
+      }
+      #expect(answered > 0)
+      #expect(answered < 40)
+      #expect(server.log.contains("cannot accept connections"), "\(server.log)")
+
+      // Closing the answered clients lets the waiting ones in.
+      clients.removeFirst(answered)
+      for client in clients {
+        #expect(try client.readLine(timeout: .seconds(5)) == "PONG")
+      }
+    }
+  }
+}
