@@ -14,6 +14,10 @@ public enum FeatureStoreReader {
   public static func load(path: String) throws -> StoreSnapshot {
     let stopwatch = Stopwatch()
     guard fileExists(path) else { throw StoreError.notFound(path: path) }
+    // SQLite reports only a disk I/O error for a directory.
+    guard !directoryExists(path) else {
+      throw StoreError.foreignFile(path: path, reason: "it is a directory")
+    }
     let database: SQLiteDatabase
     do {
       database = try SQLiteDatabase(path: path, mode: .readOnly(immutable: true))

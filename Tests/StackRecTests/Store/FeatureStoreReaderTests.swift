@@ -204,4 +204,12 @@ import Testing
       #expect("\(error.map { "\($0)" } ?? "")".contains(directory.path))
     }
   }
+
+  @Test func directoryIsForeignNotDiskError() throws {
+    try StoreTestDirectory.with { directory throws in
+      let error = loadError(directory.path) as? StoreError
+      #expect(error == .foreignFile(path: directory.path, reason: "it is a directory"))
+      #expect(error?.description.contains("disk I/O error") == false)
+    }
+  }
 }
