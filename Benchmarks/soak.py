@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Soak test of stackrec-blend over TCP on loopback.
 
-Starts the blender on an ephemeral port of 127.0.0.1, opens many connections that pipeline
-a mix of SCORE, SCORES, RECOMMEND, EXPLAIN, PING and malformed lines, sends RELOAD on a new
-connection at a fixed interval, and checks every reply against the reply that a separate
-`stackrec-blend --stdin` process gives for the same line before the soak starts. It samples
-the server's resident memory from /proc/PID/status and prints its figures at the end.
+Starts the blender on an ephemeral port of 127.0.0.1 and opens many connections that
+pipeline a mix of SCORE, SCORES, RECOMMEND, EXPLAIN, PING and malformed lines. A RELOAD goes
+out on a new connection at a fixed interval. Every reply must equal the reply that a separate
+`stackrec-blend --stdin` process gave for the same line before the soak started. The script
+samples the server's resident memory from /proc/PID/status and prints its figures at the end.
 
 Exit status: 0 when every reply matched, every reload succeeded, the server stayed up and
 exited 0 on SIGTERM; 1 otherwise; 2 for bad arguments.
@@ -107,7 +107,7 @@ def make_pool(users, items, size, generator):
 
 
 def expected_replies(blend, store, pool):
-    """Answers every pool line with `stackrec-blend --stdin`, one reply line per request."""
+    """Returns the reply of `stackrec-blend --stdin` to every pool line, by line."""
     with tempfile.TemporaryFile() as requests:
         requests.write(b"".join(line + b"\n" for line in pool))
         requests.seek(0)

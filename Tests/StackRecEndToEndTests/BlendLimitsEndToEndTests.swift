@@ -184,8 +184,8 @@ import Testing
       // Other clients are still served while the hog's replies wait.
       let replies = try server.exchange(["PING"])
       #expect(replies == ["PONG"])
-      // The server buffers at most about 4 MiB of replies per connection (maxPendingOutput)
-      // and 1 MiB of input; the rest waits in the kernel or in the client.
+      // The server buffers about 4 MiB of replies per connection at most (maxPendingOutput),
+      // plus 1 MiB of input. The rest waits in the kernel or in the client.
       #expect(during - before < 32 * 1024, "resident memory grew from \(before) to \(during) KiB")
       // Loopback's kernel buffers take most or all of the requests, so the server has them.
       #expect(sent > bytes.count / 2, "sent \(sent) of \(bytes.count) bytes")
@@ -200,7 +200,7 @@ import Testing
       for client in clients {
         try client.send("PING\n")
       }
-      // The server accepts in connection order, so the answered clients come first.
+      // The server accepts in connection order, so the clients it serves come first.
       var answered = 0
       while answered < clients.count,
         (try? clients[answered].readLine(timeout: .milliseconds(500))) == "PONG"
@@ -211,7 +211,7 @@ import Testing
       #expect(answered < 40)
       #expect(server.log.contains("cannot accept connections"), "\(server.log)")
 
-      // Closing the answered clients lets the waiting ones in.
+      // Closing the served clients lets the waiting ones in.
       clients.removeFirst(answered)
       for client in clients {
         #expect(try client.readLine(timeout: .seconds(5)) == "PONG")

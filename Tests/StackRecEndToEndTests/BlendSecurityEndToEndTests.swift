@@ -9,8 +9,8 @@ import Testing
 @Suite struct BlendSecurityEndToEndTests {
   // MARK: - Listening address
 
-  /// The listening TCP sockets of process `pid`, from /proc/net/tcp and /proc/net/tcp6, as
-  /// (file, local address in hex, port).
+  /// Returns the listening TCP sockets of process `pid` from /proc/net/tcp and
+  /// /proc/net/tcp6, as (file, local address in hex, port).
   static func listeningSockets(of pid: Int32) throws -> [(file: String, address: String, port: Int)] {
     // The process's sockets appear in /proc/PID/fd as links to "socket:[INODE]".
     let fdDirectory = "/proc/\(pid)/fd"
@@ -129,14 +129,14 @@ import Testing
     return probe.terminationStatus == 0 ? path : nil
   }()
 
-  /// The absolute paths quoted in one strace line.
+  /// Returns the absolute paths quoted in one strace line.
   static func quotedPaths(_ line: Substring) -> [String] {
     line.split(separator: "\"", omittingEmptySubsequences: false).enumerated()
       .filter { $0.offset % 2 == 1 && $0.element.hasPrefix("/") }.map { String($0.element) }
   }
 
   @Test(.enabled(if: strace != nil, "strace is missing or cannot trace"))
-  func storeIsReadOnlyAndNoOtherFileIsTouched() throws {
+  func servingOpensOnlyStoreReadOnly() throws {
     try ScratchDirectory.with { directory in
       let store = directory.file("store.sqlite")
       try BlendTCPEndToEndTests.writeStore(at: store, seed: 1)

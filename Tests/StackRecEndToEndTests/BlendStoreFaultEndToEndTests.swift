@@ -4,8 +4,8 @@ import StackRec
 import Testing
 
 /// Damages the store file under a running `stackrec-blend` and reloads it with RELOAD or
-/// SIGHUP. Every damaged file must be rejected with a log line that says why, and the
-/// blender must keep answering from the store it loaded before. A valid new store then
+/// SIGHUP. Every damaged file must be rejected with a log line that gives the reason, and
+/// the blender must keep answering from the store it loaded before. A valid new store then
 /// loads.
 @Suite struct BlendStoreFaultEndToEndTests {
   /// One way to damage the store file, and the reason the reload must give.

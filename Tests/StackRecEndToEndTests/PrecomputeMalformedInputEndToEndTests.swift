@@ -4,8 +4,8 @@ import Testing
 
 /// Runs the built `stackrec-precompute` on a corpus of malformed ratings and movies files.
 ///
-/// A file that the documentation says is read with a repair (a byte order mark, CRLF, empty
-/// lines, duplicate pairs, Latin-1 titles) must give a store whose scores equal those of the
+/// Some defects have a documented repair: a byte order mark, CRLF, empty lines, duplicate
+/// pairs and Latin-1 titles. Such a file must give a store whose scores equal those of the
 /// clean file, with the repair counted on standard error. Any other defect must stop the run
 /// with status 1 and an error naming the file, the line and the value. The store published
 /// before from clean data then stays byte for byte the same, and so does its report.
@@ -25,7 +25,7 @@ import Testing
     return ([header] + rows).joined(separator: "\n") + "\n"
   }
 
-  /// The movies file for ids 1 to 40, with `title(id)` as each title's bytes.
+  /// Returns a movies file for ids 1 to 40, with `title(id)` as each title's bytes.
   static func movies(_ title: (Int) -> [UInt8] = { Array("Movie \($0) (1999)".utf8) }) -> [UInt8] {
     var bytes = Array("movieId,title,genres\n".utf8)
     for id in 1...40 { bytes += Array("\(id),".utf8) + title(id) + Array(",Drama\n".utf8) }
@@ -198,7 +198,7 @@ import Testing
     }
   }
 
-  /// Every blended score of a snapshot, by user and movie id.
+  /// Returns every blended score of a snapshot, by user and movie id.
   static func scores(_ snapshot: StoreSnapshot) -> [String: Float] {
     var scores: [String: Float] = [:]
     for (user, userID) in snapshot.users.ids.enumerated() {
