@@ -251,9 +251,16 @@ extension PrecomputeCommand {
     let fitSeconds = stopwatch.seconds
 
     let scoring = Stopwatch()
-    let content = FeatureStoreBuilder.content(
-      dataset: dataset, training: training, models: models,
-      blend: result.blends[plan.metaLearner.key]!, serveFit: settings.serveFit, logger: logger)
+    let blend = result.blends[plan.metaLearner.key]!
+    let content =
+      settings.candidates.map {
+        FeatureStoreBuilder.candidateContent(
+          dataset: dataset, training: training, models: models, blend: blend,
+          serveFit: settings.serveFit, candidates: $0, logger: logger)
+      }
+      ?? FeatureStoreBuilder.content(
+        dataset: dataset, training: training, models: models, blend: blend,
+        serveFit: settings.serveFit, logger: logger)
     let scoreSeconds = scoring.seconds
 
     let summary = try FeatureStoreWriter.write(

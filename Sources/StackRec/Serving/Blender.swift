@@ -103,9 +103,20 @@ public final class Blender: Sendable {
   /// Answers a request from `snapshot`. RELOAD and QUIT are handled by the
   /// session, which owns the connection.
   public func answer(_ request: Request, from snapshot: StoreSnapshot) -> Reply {
+    do {
+      return try answerOrThrow(request, from: snapshot)
+    } catch {
+      // Only a candidate-limited store reads users from the file while
+      // serving; a blob that fails its checks fails this request only.
+      logger.error("cannot read the store", ["request": "\(request)", "error": "\(error)"])
+      return .error("internal error: cannot read the stored scores: \(error)")
+    }
+  }
+
+  private func answerOrThrow(_ request: Request, from snapshot: StoreSnapshot) throws -> Reply {
     switch request {
     case .score(let user, let item):
-      let result = snapshot.score(
+      let result = try snapshot.score(
         user: snapshot.users.index(of: user).map(Int.init),
         item: snapshot.items.index(of: item).map(Int.init))
       return .score(result.value, result.fallback)
@@ -113,8 +124,8 @@ public final class Blender: Sendable {
     case .scores(let user, let items):
       let userIndex = snapshot.users.index(of: user).map(Int.init)
       return .scores(
-        items.map { item in
-          let result = snapshot.score(
+        try items.map { item in
+          let result = try snapshot.score(
             user: userIndex, item: snapshot.items.index(of: item).map(Int.init))
           return ScoredItem(item: item, score: result.value, fallback: result.fallback)
         })
@@ -123,7 +134,7 @@ public final class Blender: Sendable {
       let userIndex = snapshot.users.index(of: user).map(Int.init)
       let fallback: Fallback =
         userIndex.map { snapshot.isModelled(user: $0) ? .none : .unknownUser } ?? .unknownUser
-      let best = snapshot.recommend(user: userIndex, count: count)
+      let best = try snapshot.recommend(user: userIndex, count: count)
       return .recommendations(
         best.map {
           ScoredItem(item: snapshot.items.ids[$0.item], score: $0.score, fallback: fallback)
@@ -149,8 +160,8 @@ public final class Blender: Sendable {
   private func explain(user: Int32, item: Int32, snapshot: StoreSnapshot) -> Reply {
     let userIndex = snapshot.users.index(of: user).map(Int.init)
     let itemIndex = snapshot.items.index(of: item).map(Int.init)
-    let blended = snapshot.score(user: userIndex, item: itemIndex)
     do {
+      let blended = try snapshot.score(user: userIndex, item: itemIndex)
       let scores = try snapshot.modelScores(user: userIndex, item: itemIndex)
       let support = snapshot.support(user: userIndex, item: itemIndex)
       let pair = snapshot.blend.terms(userSupport: support.user, itemSupport: support.item)
@@ -175,6 +186,7 @@ public final class Blender: Sendable {
       ("created_at", snapshot.header.createdAt),
       ("dataset_fingerprint", String(snapshot.header.datasetFingerprint.prefix(16))),
       ("serve_fit", snapshot.header.serveFit),
+      ("layout", snapshot.isDense ? "dense" : "candidates"),
       ("users", String(snapshot.userCount)),
       ("items", String(snapshot.itemCount)),
       ("models", snapshot.modelKeys.joined(separator: ",")),
