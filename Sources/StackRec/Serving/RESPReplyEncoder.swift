@@ -21,7 +21,8 @@
 /// that they cannot break the framing.
 public enum RESPReplyEncoder {
   public static func append(_ reply: Reply, to output: inout [UInt8]) {
-    var writer = ResponseWriter()
+    // Capacity 0 allocates nothing: the writer takes over `output`'s buffer.
+    var writer = ResponseWriter(capacity: 0)
     swap(&writer.bytes, &output)
     defer { swap(&writer.bytes, &output) }
     switch reply {
