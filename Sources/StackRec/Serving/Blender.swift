@@ -172,9 +172,9 @@ public final class Blender: Sendable {
   }
 
   /// Returns the name and value of each parameter of `parameters` that the blender
-  /// recognises, as Redis's CONFIG GET does. The blender keeps no data of its own, so `save` is empty
-  /// and `appendonly` is `no`; redis-benchmark reads both before a run. Other names are
-  /// left out.
+  /// recognises, as Redis's CONFIG GET does. The blender keeps no data of its own, so `save`
+  /// is empty and `appendonly` is `no`. redis-benchmark reads both before a run. Other
+  /// names are left out.
   private func configuration(_ parameters: [String]) -> [String] {
     var reply: [String] = []
     for parameter in parameters {

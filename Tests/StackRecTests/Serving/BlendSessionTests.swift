@@ -496,7 +496,8 @@ import Testing
         fallback = String(last.dropFirst("fallback=".count))
         words.removeLast()
       }
-      let pairs = words == ["none"] ? [] : words.flatMap { $0.split(separator: ":").map(String.init) }
+      let pairs =
+        words == ["none"] ? [] : words.flatMap { $0.split(separator: ":").map(String.init) }
       return .array([.bulks(pairs), .bulk(fallback)])
     }
 
@@ -536,7 +537,10 @@ import Testing
       (["HELLO", "3"], .error("ERR unknown command 'HELLO'; commands are \(commands)")),
       (["SCORE", "10"], .error("ERR wrong number of arguments for SCORE; usage: SCORE user item")),
       (["PING", "a", "b"], .error("ERR wrong number of arguments for PING; usage: PING [message]")),
-      (["SCORE", "ten", "200"], .error("ERR invalid id 'ten'; ids are integers from 0 to 2147483647")),
+      (
+        ["SCORE", "ten", "200"],
+        .error("ERR invalid id 'ten'; ids are integers from 0 to 2147483647")
+      ),
       (["RECOMMEND", "10", "5"], .error("ERR invalid count '5'; k is an integer from 1 to 4")),
       (
         ["CONFIG", "SET", "save", ""],
@@ -699,7 +703,8 @@ import Testing
       let request = respRequest(["SCORES", "10", "100", "200", "300"])
       var output: [UInt8] = []
       for length in [30, 5, 40, 12] {
-        let result = Array(request[..<length]).withUnsafeBytes { session.process($0, into: &output) }
+        let prefix = Array(request[..<length])
+        let result = prefix.withUnsafeBytes { session.process($0, into: &output) }
         #expect(result.consumed == 0)
       }
       let result = request.withUnsafeBytes { session.process($0, into: &output) }
@@ -731,8 +736,8 @@ import Testing
 
   @Test func respReloadNeedsPermission() throws {
     try withBlender { blender, _ throws in
-      let output = send(respRequest(["RELOAD"]) + respRequest(["PING"]), to: blender,
-        allowsAdministration: false)
+      let output = send(
+        respRequest(["RELOAD"]) + respRequest(["PING"]), to: blender, allowsAdministration: false)
       #expect(output == "-ERR not permitted: RELOAD is disabled for this client\r\n+PONG\r\n")
     }
   }

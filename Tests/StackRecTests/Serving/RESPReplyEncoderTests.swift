@@ -85,7 +85,8 @@ import Testing
   @Test func repliesAppendToExistingOutput() {
     var output = Array("+PONG\r\n".utf8)
     RESPReplyEncoder.append(.score(4, .none), to: &output)
-    #expect(String(decoding: output, as: UTF8.self) == "+PONG\r\n*2\r\n$6\r\n4.0000\r\n$4\r\nnone\r\n")
+    #expect(
+      String(decoding: output, as: UTF8.self) == "+PONG\r\n*2\r\n$6\r\n4.0000\r\n$4\r\nnone\r\n")
   }
 
   // MARK: - Bulk decimals
@@ -117,7 +118,8 @@ import Testing
       plain.append(decimal: value)
       var bulk = ResponseWriter()
       bulk.appendBulk(decimal: value)
-      let expected = "$\(plain.bytes.count)\r\n" + String(decoding: plain.bytes, as: UTF8.self) + "\r\n"
+      let digits = String(decoding: plain.bytes, as: UTF8.self)
+      let expected = "$\(plain.bytes.count)\r\n\(digits)\r\n"
       #expect(String(decoding: bulk.bytes, as: UTF8.self) == expected, "\(value)")
     }
   }

@@ -257,7 +257,10 @@ import Testing
       ["COMMAND", "COUNT"],
       .unknownSubcommand(command: "COMMAND", name: "COUNT", usage: "COMMAND [DOCS [command ...]]")
     ),
-    (["CONFIG", "GET"], .wrongArity(command: "CONFIG", usage: "CONFIG GET parameter [parameter ...]")),
+    (
+      ["CONFIG", "GET"],
+      .wrongArity(command: "CONFIG", usage: "CONFIG GET parameter [parameter ...]")
+    ),
     (
       ["CONFIG", "SET", "save", ""],
       .unknownSubcommand(
