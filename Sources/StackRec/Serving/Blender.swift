@@ -30,6 +30,8 @@ public final class Blender: Sendable {
   private let current: Mutex<StoreSnapshot>
   private let reloadLock = Mutex(())
   private let startTime = Stopwatch()
+  /// Counts repeats of the protocol-error warning, which sessions on every thread log.
+  private let protocolErrorLimiter: Mutex<LogRepeatLimiter>
 
   /// Incremented by each successful reload.
   let generation = Atomic<Int>(0)
@@ -48,6 +50,7 @@ public final class Blender: Sendable {
     self.storePath = storePath
     self.limits = limits
     self.logger = logger
+    protocolErrorLimiter = Mutex(LogRepeatLimiter(logger: logger))
     parser = RequestParser(
       maxCount: limits.maxCount, maxBatch: limits.maxBatch, defaultCount: limits.defaultCount)
     let snapshot = try FeatureStoreReader.load(path: storePath)
@@ -100,8 +103,19 @@ public final class Blender: Sendable {
     }
   }
 
-  /// Answers a request from `snapshot`. RELOAD and QUIT are handled by the
-  /// session, which owns the connection.
+  /// Logs a malformed RESP request, after which its session closes. Repeats within 10
+  /// seconds are counted, and the count is logged with the next one after that.
+  func logProtocolError(_ error: RequestError, connectionID: UInt64?) {
+    let connection = connectionID.map { String($0) } ?? "stdin"
+    protocolErrorLimiter.withLock {
+      $0.log(
+        .warning, "closing connection after a RESP protocol error",
+        ["connection": connection, "error": error.description], now: .now)
+    }
+  }
+
+  /// Answers a request from `snapshot`. The session, which owns the connection, checks
+  /// that RELOAD is permitted and closes the connection after QUIT.
   public func answer(_ request: Request, from snapshot: StoreSnapshot) -> Reply {
     do {
       return try answerOrThrow(request, from: snapshot)
@@ -149,12 +163,39 @@ public final class Blender: Sendable {
     case .ping:
       return .status("PONG")
 
+    case .echo(let message):
+      return .message(message)
+
     case .reload:
       return reload(trigger: "request")
 
     case .quit:
-      return .status("OK bye")
+      return .closing
+
+    case .commandDocs:
+      // NOTE: redis-cli builds its help and hints from this reply; an empty list leaves
+      // them out but keeps it working.
+      return .list([])
+
+    case .configGet(let parameters):
+      return .list(configuration(parameters))
     }
+  }
+
+  /// Returns the name and value of each parameter of `parameters` that the blender
+  /// recognises, as Redis's CONFIG GET does. The blender keeps no data of its own, so `save`
+  /// is empty and `appendonly` is `no`. redis-benchmark reads both before a run. Other
+  /// names are left out.
+  private func configuration(_ parameters: [String]) -> [String] {
+    var reply: [String] = []
+    for parameter in parameters {
+      switch parameter.lowercased() {
+      case "save": reply += ["save", ""]
+      case "appendonly": reply += ["appendonly", "no"]
+      default: continue
+      }
+    }
+    return reply
   }
 
   private func explain(user: Int32, item: Int32, snapshot: StoreSnapshot) -> Reply {
