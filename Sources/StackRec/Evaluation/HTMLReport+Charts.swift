@@ -8,6 +8,11 @@ extension HTMLReport {
 
   /// The key of the served blend's accuracy entry.
   static let servedKey = "best"
+  /// How far beyond the rating scale the prediction and error axes reach,
+  /// in stars. Unclipped predictions rarely leave the scale by more than a
+  /// star, and the few that go further fall in the edge bins instead of
+  /// squeezing the rest of the chart.
+  static let axisOverhang = 1.5
 
   /// Builds every chart, in page order.
   static func makeCharts(
@@ -27,10 +32,12 @@ extension HTMLReport {
         (single.key, "\(single.key), the best single model", singlePredictions),
         (servedKey, "served blend (\(result.served.key))", servedPredictions),
       ]
-      let yBins = HistogramBins.covering(
-        singlePredictions + servedPredictions
-          + [Double(dataset.ratingScale.lowerBound), Double(dataset.ratingScale.upperBound)],
-        width: 0.1)
+      let lower = Double(dataset.ratingScale.lowerBound)
+      let upper = Double(dataset.ratingScale.upperBound)
+      let shown = (singlePredictions + servedPredictions).map {
+        min(max($0, lower - axisOverhang), upper + axisOverhang)
+      }
+      let yBins = HistogramBins.covering(shown + [lower, upper], width: 0.1)
       for (key, name, predictions) in compared {
         charts.append(
           NamedChart(
@@ -40,7 +47,9 @@ extension HTMLReport {
       charts.append(
         NamedChart(
           file: "error-distribution.svg",
-          svg: errorHistogram(compared.map { ($0.1, $0.2) }, truth: truth)))
+          svg: errorHistogram(
+            compared.map { ($0.1, $0.2) }, truth: truth,
+            maxError: upper - lower + axisOverhang)))
     }
     return charts
   }
@@ -131,9 +140,13 @@ extension HTMLReport {
       ])
   }
 
-  static func errorHistogram(_ compared: [(String, [Double])], truth: [Double]) -> SVGDocument {
+  /// Charts the errors of each named prediction list, in bins reaching
+  /// `maxError` on each side at most.
+  static func errorHistogram(
+    _ compared: [(String, [Double])], truth: [Double], maxError: Double
+  ) -> SVGDocument {
     let errors = compared.map { _, predictions in zip(truth, predictions).map { $0 - $1 } }
-    let largest = errors.joined().filter(\.isFinite).map(abs).max() ?? 1
+    let largest = min(errors.joined().filter(\.isFinite).map(abs).max() ?? 1, maxError)
     let bound = max((largest / 0.5).rounded(.up) * 0.5, 0.5)
     let bins = HistogramBins(start: -bound, width: 0.25, count: Int((2 * bound / 0.25).rounded()))
     let colors = [ChartColor.blue, ChartColor.orange]

@@ -99,6 +99,17 @@ import Testing
     #expect(stride(from: 1, to: counts.count, by: 2).map { counts[$0] }.reduce(0, +) == testCount)
   }
 
+  @Test func errorAxisStopsAtMaxError() throws {
+    // One wild prediction must not stretch the axis over 40 stars.
+    let svg = HTMLReport.errorHistogram([("a", [3, -40])], truth: [3, 3], maxError: 6)
+    let bins = try parseXML(svg.standaloneMarkup).withClass("bin")
+    #expect(bins.count == 48)
+    var expected = [Int](repeating: 0, count: 48)
+    expected[24] = 1  // error 0
+    expected[47] = 1  // error 43, counted in the last bin
+    #expect(bins.compactMap(tooltipCount) == expected)
+  }
+
   @Test func pageEmbedsEveryChart() {
     let html = Self.report.html
     for chart in Self.report.charts {
