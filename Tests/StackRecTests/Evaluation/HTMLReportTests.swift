@@ -13,7 +13,7 @@ import Testing
     result: ExperimentTests.result, timings: [("load", 0.25), ("fit_base_models", 1.5)],
     createdAt: "2024-01-02T03:04:05Z")
 
-  /// The parsed standalone SVG of the chart written to `file`.
+  /// Parses the standalone SVG of the chart written to `file`.
   static func chart(_ file: String) throws -> [ParsedElement] {
     let chart = try #require(report.charts.first { $0.file == file }, "\(file)")
     return try parseXML(chart.svg.standaloneMarkup)
