@@ -50,6 +50,11 @@ extension PrecomputeCommand {
       extra: [("timings_seconds", .object(timings))]
         + (storeFields.isEmpty ? [] : [("store", .object(storeFields))]))
     try writeReport(report.json, settings: settings, logger: logger, total: total)
+    let page = HTMLReport(
+      dataset: summary(loaded, settings.source), ratings: dataset.ratings.values, result: result,
+      timings: [("load", loadSeconds), ("split", splitSeconds)] + result.stageSeconds
+        + [("total", total.seconds)])
+    try page.write(directory: settings.reportDirectory, logger: logger)
     print(report.table, terminator: "")
   }
 
