@@ -220,8 +220,8 @@ struct BlendRedisEndToEndTests {
       }
       #expect(
         fields.map(\.0) == [
-          "format_version", "created_at", "dataset_fingerprint", "serve_fit", "users", "items",
-          "models", "uptime_seconds", "requests", "errors", "reloads", "failed_reloads",
+          "format_version", "created_at", "dataset_fingerprint", "serve_fit", "layout", "users",
+          "items", "models", "uptime_seconds", "requests", "errors", "reloads", "failed_reloads",
           "connections",
         ])
       let values = Dictionary(fields, uniquingKeysWith: { first, _ in first })

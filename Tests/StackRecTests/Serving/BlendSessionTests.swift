@@ -296,8 +296,8 @@ import Testing
       }
       #expect(
         fields.map(\.0) == [
-          "format_version", "created_at", "dataset_fingerprint", "serve_fit", "users", "items",
-          "models", "uptime_seconds", "requests", "errors", "reloads", "failed_reloads",
+          "format_version", "created_at", "dataset_fingerprint", "serve_fit", "layout", "users",
+          "items", "models", "uptime_seconds", "requests", "errors", "reloads", "failed_reloads",
           "connections",
         ])
       let values = Dictionary(fields, uniquingKeysWith: { first, _ in first })
@@ -590,7 +590,8 @@ import Testing
         let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
         return (parts[0], parts.count > 1 ? parts[1] : "")
       }
-      #expect(fields.count == 13)
+      #expect(fields.count == 14)
+      #expect(fields.contains { $0.0 == "layout" && $0.1 == "dense" })
       let values = Dictionary(fields, uniquingKeysWith: { first, _ in first })
       #expect(values["created_at"] == content.createdAt)
       #expect(values["users"] == "4")
