@@ -207,8 +207,11 @@ public enum Experiment {
       testTruth: testTruth, testPredictions: predictions, mfEpochRMSE: mf?.epochRMSE ?? [],
       stageSeconds: stages)
     if plan.rankingK > 0 {
+      // Scoring every item costs about items x ratings-per-user per user, so
+      // large catalogues evaluate a sample of users.
       let evaluator = RankingEvaluator(
-        dataset: dataset, testRows: split.test, training: finalTraining, k: plan.rankingK)
+        dataset: dataset, testRows: split.test, training: finalTraining, k: plan.rankingK,
+        maxUsers: max(100, min(2000, 30_000_000 / max(dataset.itemCount, 1))), seed: plan.seed)
       result.ranking = timed("ranking_metrics") {
         ranking(models: models, blends: blends, served: plan.metaLearner, training: finalTraining,
           evaluator: evaluator)

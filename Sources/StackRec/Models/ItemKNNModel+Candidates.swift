@@ -8,7 +8,7 @@
 /// serve only candidate scoring.
 extension ItemKNNModel {
   /// The list length used for candidate scoring.
-  static let candidateListLength = 200
+  static let candidateListLength = 100
 
   public func makeCandidateScorer() -> any CandidateScorer {
     ItemKNNListScorer(model: self, lists: cosineLists(maxNeighbors: Self.candidateListLength))
@@ -80,26 +80,32 @@ struct ItemKNNListScorer: CandidateScorer {
       plainMean /= Float(min(k, range.count))
 
       var scores = [Float](repeating: 0, count: candidates.count)
-      for (position, item) in candidates.enumerated() {
-        guard model.byItem.count(ofRow: Int(item)) > 0 else {
-          scores[position] = fallback
-          continue
-        }
-        var found = 0
-        var similaritySum: Float = 0
-        var weightedSum: Float = 0
-        var entry = lists.offsets[Int(item)]
-        let end = lists.offsets[Int(item) + 1]
-        while entry < end && found < k {
-          let rating = ratings[Int(lists.items[entry])]
-          if rating > 0 {
-            similaritySum += lists.similarities[entry]
-            weightedSum += lists.similarities[entry] * rating
-            found += 1
+      ratings.withUnsafeBufferPointer { ratings in
+        lists.items.withUnsafeBufferPointer { neighbours in
+          lists.similarities.withUnsafeBufferPointer { similarities in
+            for (position, item) in candidates.enumerated() {
+              guard model.byItem.count(ofRow: Int(item)) > 0 else {
+                scores[position] = fallback
+                continue
+              }
+              var found = 0
+              var similaritySum: Float = 0
+              var weightedSum: Float = 0
+              var entry = lists.offsets[Int(item)]
+              let end = lists.offsets[Int(item) + 1]
+              while entry < end && found < k {
+                let rating = ratings[Int(neighbours[entry])]
+                if rating > 0 {
+                  similaritySum += similarities[entry]
+                  weightedSum += similarities[entry] * rating
+                  found += 1
+                }
+                entry += 1
+              }
+              scores[position] = similaritySum > 0 ? weightedSum / similaritySum : plainMean
+            }
           }
-          entry += 1
         }
-        scores[position] = similaritySum > 0 ? weightedSum / similaritySum : plainMean
       }
       result.append(scores)
       for entry in range { ratings[Int(model.byUser.columns[entry])] = 0 }

@@ -103,9 +103,12 @@ public struct ItemKNNModel: RatingModel {
       parallelChunks(requestedItems.count) { chunk in
         let workspace = self.makeWorkspace()
         for item in requestedItems[chunk] {
-          // Ranking a row costs about as much as a few dozen selections.
+          let ratingsToVisit = requestsByItem[item].reduce(0) {
+            $0 + self.byUser.count(ofRow: Int(users[$1]))
+          }
           self.fillSimilarityRow(
-            item: item, workspace: workspace, ranked: requestsByItem[item].count >= 32)
+            item: item, workspace: workspace,
+            ranked: self.isRankingWorthIt(ratingsToVisit: ratingsToVisit))
           for position in requestsByItem[item] {
             shared[position] = self.predictFromRow(
               user: Int(users[position]), workspace: workspace)
@@ -154,6 +157,7 @@ public struct ItemKNNModel: RatingModel {
       }
     }
     let heavyRatings = denseRatings
+    let ranked = isRankingWorthIt(ratingsToVisit: known.reduce(0) { $0 + byUser.count(ofRow: users[$1]) })
 
     // Each worker owns the output columns of its own items.
     parallelChunks(itemCount) { chunk in
@@ -165,19 +169,28 @@ public struct ItemKNNModel: RatingModel {
             for position in known { shared[position * columns + item] = fallbackValue }
             continue
           }
-          self.fillSimilarityRow(item: item, workspace: workspace)
+          self.fillSimilarityRow(item: item, workspace: workspace, ranked: ranked)
           for position in light {
             shared[position * columns + item] = Float(
               self.predictFromRow(user: users[position], workspace: workspace))
           }
           for (slot, position) in heavy.enumerated() {
             shared[position * columns + item] = Float(
-              self.predictFromRankedRow(
-                user: users[position], ratings: heavyRatings.baseAddress! + slot * columns,
-                workspace: workspace))
+              ranked
+                ? self.predictFromRankedRow(
+                  user: users[position], ratings: heavyRatings.baseAddress! + slot * columns,
+                  workspace: workspace)
+                : self.predictFromRow(user: users[position], workspace: workspace))
           }
         }
       }
     }
+  }
+
+  /// Whether sorting a similarity row pays off: a sort costs a few passes
+  /// over the row, and it saves most of the work of selecting each user's
+  /// neighbours, which visits every rated item of every user predicted.
+  func isRankingWorthIt(ratingsToVisit: Int) -> Bool {
+    ratingsToVisit > 4 * itemCount
   }
 }

@@ -67,7 +67,7 @@ struct CandidateSource: UserScoreSource {
         }
         top.insert(item: position, score: Float(value))
       }
-      let chosen = top.sorted().map(\.item).sorted()
+      let chosen = top.unorderedItems().sorted()
       result.append(
         UserScores(
           ratedItems: Array(ratedItems[ratedOffsets[user]..<ratedOffsets[user + 1]]),
@@ -90,6 +90,6 @@ struct CandidateSource: UserScoreSource {
       }
       if itemSupport[item] > 0 { top.insert(item: item, score: row[item]) }
     }
-    return top.sorted().map { Int32($0.item) }.sorted()
+    return top.unorderedItems().sorted().map { Int32($0) }
   }
 }

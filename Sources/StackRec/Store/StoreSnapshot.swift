@@ -393,6 +393,11 @@ struct TopK {
     }
   }
 
+  /// The kept items, in no particular order.
+  func unorderedItems() -> [Int] {
+    heap.map(\.item)
+  }
+
   /// The kept entries, best first.
   func sorted() -> [(item: Int, score: Float)] {
     heap.sorted { TopK.ranksBelow($1, $0) }
