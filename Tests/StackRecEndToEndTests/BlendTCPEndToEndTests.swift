@@ -52,7 +52,8 @@ import Testing
     let reply: Reply
     switch request {
     case .score(let user, let item):
-      let result = snapshot.score(
+      // A dense store decodes every user at load time, so lookups cannot fail.
+      let result = try! snapshot.score(
         user: snapshot.users.index(of: user).map(Int.init),
         item: snapshot.items.index(of: item).map(Int.init))
       reply = .score(result.value, result.fallback)

@@ -114,7 +114,7 @@ import Testing
       var outside: [String] = []
       for user in [nil] + (0..<snapshot.userCount).map(Optional.some) {
         for item in [nil] + (0..<snapshot.itemCount).map(Optional.some) {
-          let score = snapshot.score(user: user, item: item).value
+          let score = try snapshot.score(user: user, item: item).value
           if !(0.5...5).contains(score) { outside.append("(\(String(describing: user)), \(String(describing: item))): \(score)") }
         }
       }

@@ -150,8 +150,9 @@ import Testing
       let tableKeys = lines.dropFirst().prefix(8).compactMap { $0.split(separator: " ").first }
       #expect(Set(tableKeys.map(String.init)) == Self.tableKeys)
       #expect(lines.last?.hasPrefix("served blend (stacked): intercept ") == true)
-      #expect(
-        try FileManager.default.contentsOfDirectory(atPath: reportDirectory) == ["report.json"])
+      let written = try FileManager.default.contentsOfDirectory(atPath: reportDirectory).sorted()
+      #expect(written.filter { !$0.hasSuffix(".svg") } == ["report.html", "report.json"])
+      #expect(written.filter { $0.hasSuffix(".svg") }.count == 6)
 
       let report = try Self.readReport(in: reportDirectory)
       let rmse = try #require(report["test_rmse"] as? [String: Double])

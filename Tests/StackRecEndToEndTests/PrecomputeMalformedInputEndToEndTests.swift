@@ -199,11 +199,11 @@ import Testing
   }
 
   /// Returns every blended score of a snapshot, by user and movie id.
-  static func scores(_ snapshot: StoreSnapshot) -> [String: Float] {
+  static func scores(_ snapshot: StoreSnapshot) throws -> [String: Float] {
     var scores: [String: Float] = [:]
     for (user, userID) in snapshot.users.ids.enumerated() {
       for (item, itemID) in snapshot.items.ids.enumerated() {
-        scores["\(userID),\(itemID)"] = snapshot.score(user: user, item: item).value
+        scores["\(userID),\(itemID)"] = try snapshot.score(user: user, item: item).value
       }
     }
     return scores
@@ -278,7 +278,7 @@ import Testing
           try writeFile(scratch.file("clean.sqlite"), clean.store)
           return try FeatureStoreReader.load(path: scratch.file("clean.sqlite"))
         }
-        #expect(Self.scores(snapshot) == Self.scores(cleanSnapshot))
+        #expect(try Self.scores(snapshot) == Self.scores(cleanSnapshot))
         if let title {
           let index = try #require(snapshot.items.index(of: 7))
           #expect(snapshot.titles[Int(index)] == title)

@@ -97,3 +97,17 @@ func isClose(_ a: Double, _ b: Double, tolerance: Double = 1e-9) -> Bool {
 
 /// A logger that drops every event, for running experiments quietly.
 let silentLogger = Logger(label: "test", threshold: .critical)
+
+/// Builds a dataset whose user and item ids equal their indices, with
+/// empty titles and genres unless given, on the 0.5 to 5 scale.
+func makeDataset(
+  _ ratings: Ratings, userCount: Int, itemCount: Int, titles: [String]? = nil,
+  genres: [String]? = nil, hasTimestamps: Bool = false
+) -> Dataset {
+  Dataset(
+    users: IDIndex(ids: (0..<Int32(userCount)).map { $0 }),
+    items: IDIndex(ids: (0..<Int32(itemCount)).map { $0 }), ratings: ratings,
+    titles: titles ?? [String](repeating: "", count: itemCount),
+    genres: genres ?? [String](repeating: "", count: itemCount), ratingScale: 0.5...5,
+    hasTimestamps: hasTimestamps, fingerprint: "")
+}

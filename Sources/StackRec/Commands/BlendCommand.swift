@@ -129,7 +129,9 @@ public enum BlendCommand {
     let server: TCPServer
     do {
       server = try TCPServer(configuration: settings.server, logger: logger) { connection in
-        BlendSession(blender: blender, allowsAdministration: policy.permits(connection.peer))
+        BlendSession(
+          blender: blender, allowsAdministration: policy.permits(connection.peer),
+          connectionID: connection.id)
       }
     } catch {
       printError("\(error)")

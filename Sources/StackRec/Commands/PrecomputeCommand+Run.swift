@@ -51,6 +51,11 @@ extension PrecomputeCommand {
       extra: [("timings_seconds", .object(timings))]
         + (storeFields.isEmpty ? [] : [("store", .object(storeFields))]))
     try writeReport(report.json, settings: settings, logger: logger, total: total)
+    let page = HTMLReport(
+      dataset: summary(loaded, settings.source), ratings: dataset.ratings.values, result: result,
+      timings: [("load", loadSeconds), ("split", splitSeconds)] + result.stageSeconds
+        + [("total", total.seconds)])
+    try page.write(directory: settings.reportDirectory, logger: logger)
     print(report.table, terminator: "")
   }
 
@@ -253,9 +258,16 @@ extension PrecomputeCommand {
     let fitSeconds = stopwatch.seconds
 
     let scoring = Stopwatch()
-    let content = FeatureStoreBuilder.content(
-      dataset: dataset, training: training, models: models,
-      blend: result.blends[plan.metaLearner.key]!, serveFit: settings.serveFit, logger: logger)
+    let blend = result.blends[plan.metaLearner.key]!
+    let content =
+      settings.candidates.map {
+        FeatureStoreBuilder.candidateContent(
+          dataset: dataset, training: training, models: models, blend: blend,
+          serveFit: settings.serveFit, candidates: $0, logger: logger)
+      }
+      ?? FeatureStoreBuilder.content(
+        dataset: dataset, training: training, models: models, blend: blend,
+        serveFit: settings.serveFit, logger: logger)
     let scoreSeconds = scoring.seconds
 
     let summary = try FeatureStoreWriter.write(

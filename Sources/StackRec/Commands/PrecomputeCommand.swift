@@ -72,6 +72,10 @@ public enum PrecomputeCommand {
       "--serve-fit", ["all|base"],
       help: "Serve models refitted on all ratings (all, the default) or exactly as evaluated "
         + "on base-train (base)."),
+    OptionSpec(
+      "--candidates", ["N"],
+      help: "Store scores only for each user's N best unrated items by blended score (for "
+        + "large datasets); other pairs are answered from the models' low-rank estimates."),
     OptionSpec("--no-store", help: "Evaluate only; write no feature store."),
     OptionSpec(
       "--wait-lock",
@@ -96,6 +100,7 @@ public enum PrecomputeCommand {
     public var folds = 5
     public var metaLearner: MetaLearner?
     public var tune = false
+    public var candidates: Int?
     public var reportDirectory = "artifacts"
     public var storePath: String? = "artifacts/feature-store.sqlite"
     public var serveFit = ServeFit.all
@@ -239,6 +244,7 @@ public enum PrecomputeCommand {
       settings.storePath = nil
     }
     settings.waitForLock = options.has("--wait-lock")
+    settings.candidates = try options.integer("--candidates", in: 1...1_000_000)
     settings.quiet = options.has("--quiet")
     return settings
   }

@@ -80,20 +80,23 @@ public enum MetaLearner: Sendable, Equatable {
     var fold = [Int](repeating: 0, count: count)
     for (position, row) in order.enumerated() { fold[row] = position % folds }
 
+    // One pass collects each fold's sums; every fit and held-out error
+    // then comes from them.
+    var foldRows = [[Int]](repeating: [], count: folds)
+    for row in 0..<count { foldRows[fold[row]].append(row) }
+    let foldStatistics = foldRows.map {
+      RegressionStatistics(features: features, targets: targets, rows: $0)
+    }
+    var total = RegressionStatistics(dimension: features.count)
+    for statistics in foldStatistics { total = total - statistics.negated() }
+
     var best = (penalty: 0.0, error: Double.infinity)
     for relative in penalties {
       let penalty = relative * Double(count)
       var squaredError = 0.0
       for held in 0..<folds {
-        let trainRows = (0..<count).filter { fold[$0] != held }
-        let solution = LeastSquares.fit(
-          features: features.map { column in trainRows.map { column[$0] } },
-          targets: trainRows.map { targets[$0] }, ridge: penalty * 0.8)
-        for row in 0..<count where fold[row] == held {
-          var prediction = solution.intercept
-          for (column, weight) in zip(features, solution.weights) { prediction += weight * column[row] }
-          squaredError += (targets[row] - prediction) * (targets[row] - prediction)
-        }
+        let solution = (total - foldStatistics[held]).solve(ridge: penalty * 0.8)
+        squaredError += foldStatistics[held].squaredError(solution)
       }
       if squaredError < best.error { best = (penalty, squaredError) }
     }

@@ -207,8 +207,11 @@ public enum Experiment {
       testTruth: testTruth, testPredictions: predictions, mfEpochRMSE: mf?.epochRMSE ?? [],
       stageSeconds: stages)
     if plan.rankingK > 0 {
+      // Scoring every item costs about items x ratings-per-user per user, so
+      // large catalogues evaluate a sample of users.
       let evaluator = RankingEvaluator(
-        dataset: dataset, testRows: split.test, training: finalTraining, k: plan.rankingK)
+        dataset: dataset, testRows: split.test, training: finalTraining, k: plan.rankingK,
+        maxUsers: max(100, min(2000, 30_000_000 / max(dataset.itemCount, 1))), seed: plan.seed)
       result.ranking = timed("ranking_metrics") {
         ranking(models: models, blends: blends, served: plan.metaLearner, training: finalTraining,
           evaluator: evaluator)
@@ -250,31 +253,32 @@ public enum Experiment {
       }
     }
 
+    // Each model scores only the evaluated users: matrix row p is users[p].
     var results: [RankingAccuracy] = []
-    var matrix = [Float](repeating: 0, count: training.userCount * itemCount)
+    var matrix = [Float](repeating: 0, count: users.count * itemCount)
     for (index, model) in models.enumerated() {
-      matrix.withUnsafeMutableBufferPointer { model.scoreMatrix(into: $0) }
+      matrix.withUnsafeMutableBufferPointer { model.scoreRows(users: users, into: $0) }
       results.append(
         evaluator.evaluate(key: model.key) { position, row in
-          let start = users[position] * itemCount
+          let start = position * itemCount
           for item in 0..<itemCount { row[item] = matrix[start + item] }
         })
       ensembleScores[AverageEnsemble.key]!.withUnsafeMutableBufferPointer { output in
         let share = Float(1) / Float(models.count)
-        for (position, user) in users.enumerated() {
+        for position in users.indices {
           for item in 0..<itemCount {
-            output[position * itemCount + item] += share * matrix[user * itemCount + item]
+            output[position * itemCount + item] += share * matrix[position * itemCount + item]
           }
         }
       }
       for (learner, blend) in zip(MetaLearner.all, prepared) {
         let itemWeights = blend.itemWeights[index]
         ensembleScores[learner.key]!.withUnsafeMutableBufferPointer { output in
-          for (position, user) in users.enumerated() {
+          for position in users.indices {
             let userWeight = blend.userTerms(userSupport: userSupport[position]).weights[index]
             for item in 0..<itemCount {
               let weight = Float(userWeight + itemWeights[item])
-              output[position * itemCount + item] += weight * matrix[user * itemCount + item]
+              output[position * itemCount + item] += weight * matrix[position * itemCount + item]
             }
           }
         }

@@ -35,8 +35,11 @@ public struct RankingEvaluator: Sendable {
   let seen: [[Int32]]
   let itemCount: Int
 
+  /// - Parameter maxUsers: evaluate at most this many users, a seeded
+  ///   random sample when there are more, so large datasets stay cheap.
   public init(
-    dataset: Dataset, testRows: [Int], training: TrainingSet, k: Int = 10, threshold: Float = 4.0
+    dataset: Dataset, testRows: [Int], training: TrainingSet, k: Int = 10, threshold: Float = 4.0,
+    maxUsers: Int = 2000, seed: UInt64 = 42
   ) {
     self.k = k
     self.threshold = threshold
@@ -45,7 +48,13 @@ public struct RankingEvaluator: Sendable {
     for row in testRows where dataset.ratings.values[row] >= threshold {
       relevantByUser[Int(dataset.ratings.users[row]), default: []].insert(dataset.ratings.items[row])
     }
-    users = relevantByUser.keys.sorted()
+    var candidates = relevantByUser.keys.sorted()
+    if candidates.count > maxUsers {
+      var generator = SeededGenerator(seed: seed)
+      generator.shuffle(&candidates)
+      candidates = candidates.prefix(maxUsers).sorted()
+    }
+    users = candidates
     relevant = users.map { relevantByUser[$0]! }
     seen = users.map { user in
       training.byUser.range(ofRow: user).map { training.byUser.columns[$0] }

@@ -303,30 +303,32 @@ extension ItemKNNModel {
     }
     var similaritySum: Float = 0
     var weightedSum: Float = 0
-    if candidates <= k {
-      for index in 0..<candidates {
-        similaritySum += similarities[index]
-        weightedSum += similarities[index] * candidateRatings[index]
-      }
-      return (similaritySum, weightedSum)
+    var threshold: Float = 0
+    if candidates > k {
+      let selection = UnsafeMutableBufferPointer(start: workspace.selection, count: candidates)
+      _ = selection.initialize(from: UnsafeBufferPointer(start: similarities, count: candidates))
+      threshold = kthLargest(selection, k)
     }
-    let selection = UnsafeMutableBufferPointer(start: workspace.selection, count: candidates)
-    _ = selection.initialize(from: UnsafeBufferPointer(start: similarities, count: candidates))
-    let threshold = kthLargest(selection, k)
-    var remaining = k
+
+    // Keep the k best (similarity above the threshold, then ties in index
+    // order) and sum them in rank order, as the ranked paths do, so every
+    // path gives bit-identical predictions.
+    var chosen: [(similarity: Float, rating: Float, position: Int)] = []
+    chosen.reserveCapacity(k)
     for index in 0..<candidates where similarities[index] > threshold {
-      similaritySum += similarities[index]
-      weightedSum += similarities[index] * candidateRatings[index]
-      remaining -= 1
+      chosen.append((similarities[index], candidateRatings[index], index))
     }
     var index = 0
-    while remaining > 0 && index < candidates {
+    while chosen.count < k && index < candidates {
       if similarities[index] == threshold {
-        similaritySum += threshold
-        weightedSum += threshold * candidateRatings[index]
-        remaining -= 1
+        chosen.append((threshold, candidateRatings[index], index))
       }
       index += 1
+    }
+    chosen.sort { $0.similarity > $1.similarity || ($0.similarity == $1.similarity && $0.position < $1.position) }
+    for entry in chosen {
+      similaritySum += entry.similarity
+      weightedSum += entry.similarity * entry.rating
     }
     return (similaritySum, weightedSum)
   }

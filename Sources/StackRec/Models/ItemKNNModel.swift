@@ -103,9 +103,12 @@ public struct ItemKNNModel: RatingModel {
       parallelChunks(requestedItems.count) { chunk in
         let workspace = self.makeWorkspace()
         for item in requestedItems[chunk] {
-          // Ranking a row costs about as much as a few dozen selections.
+          let ratingsToVisit = requestsByItem[item].reduce(0) {
+            $0 + self.byUser.count(ofRow: Int(users[$1]))
+          }
           self.fillSimilarityRow(
-            item: item, workspace: workspace, ranked: requestsByItem[item].count >= 32)
+            item: item, workspace: workspace,
+            ranked: self.isRankingWorthIt(ratingsToVisit: ratingsToVisit))
           for position in requestsByItem[item] {
             shared[position] = self.predictFromRow(
               user: Int(users[position]), workspace: workspace)
@@ -130,48 +133,64 @@ public struct ItemKNNModel: RatingModel {
 
   public func scoreMatrix(into output: UnsafeMutableBufferPointer<Float>) {
     precondition(output.count == userCount * itemCount, "output must hold users x items scores")
+    scoreRows(users: Array(0..<userCount), into: output)
+  }
+
+  public func scoreRows(users: [Int], into output: UnsafeMutableBufferPointer<Float>) {
+    precondition(output.count == users.count * itemCount, "output must hold users x items scores")
     let shared = SharedBuffer(output)
     let columns = itemCount
     let fallbackValue = Float(globalMean)
-    let knownUsers = (0..<userCount).filter { isKnown(user: Int32($0)) }
-    let unknownUsers = (0..<userCount).filter { !isKnown(user: Int32($0)) }
+    let positions = Array(users.indices)
+    let known = positions.filter { isKnown(user: Int32(users[$0])) }
+    let unknown = positions.filter { !isKnown(user: Int32(users[$0])) }
 
     // Users with many ratings walk each ranked row instead of marking all
     // their items; they need their ratings laid out densely.
     let heavyThreshold = 8 * configuration.neighbors
-    let heavyUsers = knownUsers.filter { byUser.count(ofRow: $0) >= heavyThreshold }
-    let lightUsers = knownUsers.filter { byUser.count(ofRow: $0) < heavyThreshold }
-    var denseRatings = [Float](repeating: 0, count: heavyUsers.count * itemCount)
-    for (slot, user) in heavyUsers.enumerated() {
-      for entry in byUser.range(ofRow: user) {
+    let heavy = known.filter { byUser.count(ofRow: users[$0]) >= heavyThreshold }
+    let light = known.filter { byUser.count(ofRow: users[$0]) < heavyThreshold }
+    var denseRatings = [Float](repeating: 0, count: heavy.count * itemCount)
+    for (slot, position) in heavy.enumerated() {
+      for entry in byUser.range(ofRow: users[position]) {
         denseRatings[slot * itemCount + Int(byUser.columns[entry])] = byUser.values[entry]
       }
     }
     let heavyRatings = denseRatings
+    let ranked = isRankingWorthIt(ratingsToVisit: known.reduce(0) { $0 + byUser.count(ofRow: users[$1]) })
 
     // Each worker owns the output columns of its own items.
     parallelChunks(itemCount) { chunk in
       let workspace = self.makeWorkspace()
       heavyRatings.withUnsafeBufferPointer { heavyRatings in
         for item in chunk {
-          for user in unknownUsers { shared[user * columns + item] = fallbackValue }
+          for position in unknown { shared[position * columns + item] = fallbackValue }
           guard self.isKnown(item: Int32(item)) else {
-            for user in knownUsers { shared[user * columns + item] = fallbackValue }
+            for position in known { shared[position * columns + item] = fallbackValue }
             continue
           }
-          self.fillSimilarityRow(item: item, workspace: workspace)
-          for user in lightUsers {
-            shared[user * columns + item] = Float(
-              self.predictFromRow(user: user, workspace: workspace))
+          self.fillSimilarityRow(item: item, workspace: workspace, ranked: ranked)
+          for position in light {
+            shared[position * columns + item] = Float(
+              self.predictFromRow(user: users[position], workspace: workspace))
           }
-          for (slot, user) in heavyUsers.enumerated() {
-            shared[user * columns + item] = Float(
-              self.predictFromRankedRow(
-                user: user, ratings: heavyRatings.baseAddress! + slot * columns,
-                workspace: workspace))
+          for (slot, position) in heavy.enumerated() {
+            shared[position * columns + item] = Float(
+              ranked
+                ? self.predictFromRankedRow(
+                  user: users[position], ratings: heavyRatings.baseAddress! + slot * columns,
+                  workspace: workspace)
+                : self.predictFromRow(user: users[position], workspace: workspace))
           }
         }
       }
     }
+  }
+
+  /// Whether sorting a similarity row pays off: a sort costs a few passes
+  /// over the row, and it saves most of the work of selecting each user's
+  /// neighbours, which visits every rated item of every user predicted.
+  func isRankingWorthIt(ratingsToVisit: Int) -> Bool {
+    ratingsToVisit > 4 * itemCount
   }
 }

@@ -90,34 +90,19 @@ public struct MatrixFactorizationModel: RatingModel {
     let lr = configuration.learningRate
     let reg = configuration.regularization
     let ratings = training.ratings
-    var order = Array(0..<ratings.count)
+    // The ratings are shuffled as packed records rather than through an
+    // index array, so each epoch reads them sequentially; the same swaps
+    // give the same visiting order either way.
+    var records = (0..<ratings.count).map {
+      RatingRecord(user: ratings.users[$0], item: ratings.items[$0], value: ratings.values[$0])
+    }
     var epochRMSE: [Double] = []
 
     for epoch in 1...max(configuration.epochs, 1) where configuration.epochs > 0 {
-      generator.shuffle(&order)
-      var squaredErrorSum = 0.0
-      p.withUnsafeMutableBufferPointer { p in
-        q.withUnsafeMutableBufferPointer { q in
-          for row in order {
-            let u = Int(ratings.users[row])
-            let i = Int(ratings.items[row])
-            let pu = p.baseAddress! + u * factors
-            let qi = q.baseAddress! + i * factors
-            var dot = 0.0
-            for f in 0..<factors { dot += pu[f] * qi[f] }
-            let error = Double(ratings.values[row]) - (mu + bu[u] + bi[i] + dot)
-            squaredErrorSum += error * error
-            bu[u] += lr * (error - reg * bu[u])
-            bi[i] += lr * (error - reg * bi[i])
-            for f in 0..<factors {
-              let puf = pu[f]
-              let qif = qi[f]
-              pu[f] = puf + lr * (error * qif - reg * puf)
-              qi[f] = qif + lr * (error * puf - reg * qif)
-            }
-          }
-        }
-      }
+      generator.shuffle(&records)
+      let squaredErrorSum = sgdEpoch(
+        records: records, factors: factors, mu: mu, lr: lr, reg: reg, p: &p, q: &q, bu: &bu,
+        bi: &bi)
       let rmse = (squaredErrorSum / Double(max(ratings.count, 1))).squareRoot()
       epochRMSE.append(rmse)
       onEpoch(epoch, rmse)
@@ -128,6 +113,46 @@ public struct MatrixFactorizationModel: RatingModel {
       userFactors: p, itemFactors: q, epochRMSE: epochRMSE,
       userKnown: (0..<training.userCount).map { training.isKnown(user: Int32($0)) },
       itemKnown: (0..<training.itemCount).map { training.isKnown(item: Int32($0)) })
+  }
+
+  /// One pass of SGD over `records` in order, on raw pointers so the inner
+  /// loop has no bounds or uniqueness checks.
+  ///
+  /// - Returns: the sum of squared errors seen before each update.
+  private static func sgdEpoch(
+    records: [RatingRecord], factors: Int, mu: Double, lr: Double, reg: Double,
+    p: inout [Double], q: inout [Double], bu: inout [Double], bi: inout [Double]
+  ) -> Double {
+    var squaredErrorSum = 0.0
+    records.withUnsafeBufferPointer { records in
+      p.withUnsafeMutableBufferPointer { p in
+        q.withUnsafeMutableBufferPointer { q in
+          bu.withUnsafeMutableBufferPointer { bu in
+            bi.withUnsafeMutableBufferPointer { bi in
+              for record in records {
+                let u = Int(record.user)
+                let i = Int(record.item)
+                let pu = p.baseAddress! + u * factors
+                let qi = q.baseAddress! + i * factors
+                var dot = 0.0
+                for f in 0..<factors { dot += pu[f] * qi[f] }
+                let error = Double(record.value) - (mu + bu[u] + bi[i] + dot)
+                squaredErrorSum += error * error
+                bu[u] += lr * (error - reg * bu[u])
+                bi[i] += lr * (error - reg * bi[i])
+                for f in 0..<factors {
+                  let puf = pu[f]
+                  let qif = qi[f]
+                  pu[f] = puf + lr * (error * qif - reg * puf)
+                  qi[f] = qif + lr * (error * puf - reg * qif)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return squaredErrorSum
   }
 
   public func predict(user: Int32, item: Int32) -> Prediction {
@@ -204,4 +229,11 @@ public struct MatrixFactorizationModel: RatingModel {
     }
     return ScoreBasis(rank: rank, userTerms: userTerms, itemTerms: itemTerms)
   }
+}
+
+/// One rating packed for sequential SGD passes.
+struct RatingRecord {
+  var user: Int32
+  var item: Int32
+  var value: Float
 }

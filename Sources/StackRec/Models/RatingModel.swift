@@ -5,6 +5,9 @@ public enum Fallback: String, Sendable, Equatable, CaseIterable {
   case unknownUser = "unknown-user"
   case unknownItem = "unknown-item"
   case unknownUserAndItem = "unknown-user-and-item"
+  /// The pair is outside the user's candidates in a candidate-limited
+  /// store, so the score comes from the models' low-rank estimates.
+  case notCandidate = "not-candidate"
 
   public init(userKnown: Bool, itemKnown: Bool) {
     switch (userKnown, itemKnown) {
@@ -61,6 +64,16 @@ public protocol RatingModel: Sendable {
   /// the worker threads.
   func scoreMatrix(into output: UnsafeMutableBufferPointer<Float>)
 
+  /// Writes the score of every item for each user of `users`, in order,
+  /// into `output` (`users.count` rows of `itemCount`). Work is spread over
+  /// the worker threads.
+  func scoreRows(users: [Int], into output: UnsafeMutableBufferPointer<Float>)
+
+  /// A scorer for a few items per user at a time, for candidate-limited
+  /// stores. It may precompute structures (such as neighbour lists) that
+  /// make these scores cheap.
+  func makeCandidateScorer() -> any CandidateScorer
+
   /// A low-rank form of the model's scores that the feature store uses to
   /// predict them, or nil when the model has none. It need not be exact:
   /// the store keeps every score's difference from it.
@@ -106,6 +119,23 @@ extension RatingModel {
 
   public func scoreBasis() -> ScoreBasis? { nil }
 
+  public func scoreRows(users: [Int], into output: UnsafeMutableBufferPointer<Float>) {
+    precondition(output.count == users.count * itemCount, "output must hold users x items scores")
+    let shared = SharedBuffer(output)
+    let columns = itemCount
+    // Each worker owns the output rows of its own positions in `users`.
+    parallelChunks(users.count) { positions in
+      for position in positions {
+        let row = UnsafeMutableBufferPointer(start: shared.base + position * columns, count: columns)
+        self.scoreAll(users: users[position]..<(users[position] + 1), into: row)
+      }
+    }
+  }
+
+  public func makeCandidateScorer() -> any CandidateScorer {
+    BatchCandidateScorer(model: self)
+  }
+
   /// The scores for a user the model has never seen, one per item.
   public func unknownUserScores() -> [Float] {
     (0..<itemCount).map { Float(predict(user: -1, item: Int32($0)).value) }
@@ -119,5 +149,34 @@ extension RatingModel {
   /// The score when neither the user nor the item is known.
   public func unknownUserAndItemScore() -> Float {
     Float(predict(user: -1, item: -1).value)
+  }
+}
+
+/// Scores a list of items for each of a block of users.
+public protocol CandidateScorer: Sendable {
+  /// The model's score of each of `items[k]` (ascending) for `users[k]`.
+  /// Called from several threads at once, for different users.
+  func scores(users: [Int], items: [[Int32]]) -> [[Float]]
+}
+
+/// Scores candidates through the model's batch prediction.
+struct BatchCandidateScorer<Model: RatingModel>: CandidateScorer {
+  let model: Model
+
+  func scores(users: [Int], items: [[Int32]]) -> [[Float]] {
+    var pairUsers: [Int32] = []
+    var pairItems: [Int32] = []
+    for (user, list) in zip(users, items) {
+      pairUsers += [Int32](repeating: Int32(user), count: list.count)
+      pairItems += list
+    }
+    let values = model.predict(users: pairUsers, items: pairItems)
+    var result: [[Float]] = []
+    var offset = 0
+    for list in items {
+      result.append(values[offset..<(offset + list.count)].map { Float($0) })
+      offset += list.count
+    }
+    return result
   }
 }

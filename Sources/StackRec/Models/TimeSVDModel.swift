@@ -208,7 +208,9 @@ public struct TimeSVDModel: RatingModel {
     } else if isUserKnown {
       ratingDay = Int(days[dayOffsets[u + 1] - 1])
     } else {
-      ratingDay = firstDay + Int(binWidth * Double(bins)) - 1
+      // The last training day. binWidth * bins is the period's length in
+      // days only up to rounding (15 / 11 * 11 is just below 15), so round it.
+      ratingDay = firstDay + Int((binWidth * Double(bins)).rounded()) - 1
     }
     if isUserKnown {
       value += userBiases[u]

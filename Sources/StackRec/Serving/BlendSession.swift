@@ -1,25 +1,40 @@
 import Glibc
 
-/// One client's conversation with the blender: finds request lines in the
-/// incoming bytes, answers each, and appends one reply line per request.
+/// One client's conversation with the blender: finds requests in the incoming bytes and
+/// appends one reply per request.
 ///
-/// Lines end with LF; a CR before it is dropped, and a blank line is not a
-/// request. A line longer than `Blender.Limits.maxLineLength` gets one
-/// `ERR line too long` reply and is discarded up to its line break, and
-/// the session carries on. Used from one thread at a time.
+/// Each request is either a text line or a RESP array of bulk strings, told apart by its
+/// first byte: `*` starts RESP, and anything else a line. A reply uses the format of its
+/// request, so one connection may mix the two.
+///
+/// Lines end with LF; a CR before it is dropped, and a blank line is not a request. A line
+/// longer than `Blender.Limits.maxLineLength` gets one `ERR line too long` reply and is
+/// discarded up to its line break, and the session carries on. A malformed RESP request
+/// gets one `-ERR protocol error` reply and ends the session, because the start of the
+/// next request can no longer be found. Used from one thread at a time.
 public final class BlendSession: ConnectionHandler {
   private let blender: Blender
   private let allowsAdministration: Bool
+  /// The connection's id for log lines, or nil for standard input.
+  private let connectionID: UInt64?
   private var snapshot: StoreSnapshot
   private var generation: Int
   /// True while the rest of an over-long line is being skipped.
   private var discarding = false
+  private var decoder: RESPRequestDecoder
+  /// True when the input ended inside a RESP request at the last call.
+  private var awaitingRESP = false
 
-  /// - Parameter allowsAdministration: whether RELOAD is permitted.
-  public init(blender: Blender, allowsAdministration: Bool) {
+  /// - Parameters:
+  ///   - allowsAdministration: whether RELOAD is permitted.
+  ///   - connectionID: the TCP connection's id for log lines, or nil for standard input.
+  public init(blender: Blender, allowsAdministration: Bool, connectionID: UInt64? = nil) {
     self.blender = blender
     self.allowsAdministration = allowsAdministration
+    self.connectionID = connectionID
     (snapshot, generation) = blender.snapshot()
+    decoder = RESPRequestDecoder(
+      maxArguments: blender.parser.maxArguments, maxLength: blender.limits.maxLineLength)
     blender.openConnections.add(1, ordering: .relaxed)
   }
 
@@ -27,28 +42,45 @@ public final class BlendSession: ConnectionHandler {
     blender.openConnections.subtract(1, ordering: .relaxed)
   }
 
-  /// Consumes the complete lines at the front of `input` and appends their
-  /// replies to `output`.
+  /// Consumes the complete requests at the front of `input` and appends their replies to
+  /// `output`.
   ///
-  /// - Returns: how many bytes were consumed (the caller keeps the rest for
-  ///   the next call), and whether the client asked to close.
+  /// - Returns: how many bytes were consumed (the caller keeps the rest for the next call),
+  ///   and whether the session is over: the client sent QUIT or malformed RESP.
   public func process(_ input: UnsafeRawBufferPointer, into output: inout [UInt8])
     -> (consumed: Int, close: Bool)
   {
     refreshSnapshot()
     var consumed = 0
     var close = false
+    awaitingRESP = false
     let maxLength = blender.limits.maxLineLength
     while consumed < input.count && !close {
       let remaining = input.count - consumed
       let start = input.baseAddress! + consumed
+      if !discarding && start.load(as: UInt8.self) == UInt8(ascii: "*") {
+        let request = UnsafeRawBufferPointer(start: start, count: remaining)
+        switch decoder.decode(request) {
+        case .request(let length):
+          consumed += length
+          close = handleRESP(request, &output)
+        case .incomplete:
+          awaitingRESP = true
+          return (consumed, false)
+        case .malformed(let error):
+          reject(error, .resp, &output)
+          blender.logProtocolError(error, connectionID: connectionID)
+          return (input.count, true)
+        }
+        continue
+      }
       guard let newline = memchr(start, 0x0A, remaining) else {
         if discarding {
           consumed = input.count
         } else if remaining > maxLength + 1 {
           // The byte past the limit may be the CR of a CRLF whose LF has not
           // arrived yet, and the limit does not count the line break.
-          reject(.lineTooLong(maximum: maxLength), &output)
+          reject(.lineTooLong(maximum: maxLength), .text, &output)
           discarding = true
           consumed = input.count
         }
@@ -65,25 +97,50 @@ public final class BlendSession: ConnectionHandler {
         length -= 1
       }
       guard length <= maxLength else {
-        reject(.lineTooLong(maximum: maxLength), &output)
+        reject(.lineTooLong(maximum: maxLength), .text, &output)
         continue
       }
-      close = handle(UnsafeRawBufferPointer(start: start, count: length), &output)
+      close = handleLine(UnsafeRawBufferPointer(start: start, count: length), &output)
     }
     return (consumed, close)
   }
 
-  /// Handles a last line that has no line break, at the end of the input.
+  /// Handles the input left at the end of the input stream. A last line without a line
+  /// break gets its reply, and a RESP request that `process` left incomplete gets a
+  /// protocol error.
   public func finish(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) {
     guard !input.isEmpty, !discarding else { return }
+    refreshSnapshot()
+    if input[0] == UInt8(ascii: "*") {
+      switch decoder.decode(input) {
+      case .request:
+        _ = handleRESP(input, &output)
+      case .incomplete:
+        decoder.reset()
+        let error = RequestError.protocolError("incomplete request at the end of the input")
+        reject(error, .resp, &output)
+        blender.logProtocolError(error, connectionID: connectionID)
+      case .malformed(let error):
+        reject(error, .resp, &output)
+        blender.logProtocolError(error, connectionID: connectionID)
+      }
+      return
+    }
     var length = input.count
     if input[length - 1] == 0x0D { length -= 1 }
     guard length <= blender.limits.maxLineLength else {
-      reject(.lineTooLong(maximum: blender.limits.maxLineLength), &output)
+      reject(.lineTooLong(maximum: blender.limits.maxLineLength), .text, &output)
       return
     }
-    refreshSnapshot()
-    _ = handle(UnsafeRawBufferPointer(rebasing: input[0..<length]), &output)
+    _ = handleLine(UnsafeRawBufferPointer(rebasing: input[0..<length]), &output)
+  }
+
+  /// Appends `request too long (limit N bytes); closing connection` as an error, in RESP
+  /// when the unconsumed input is an incomplete RESP request.
+  public func inputLimitExceeded(limit: Int, into output: inout [UInt8]) {
+    let message = "request too long (limit \(limit) bytes); closing connection"
+    append(.error(message), awaitingRESP ? .resp : .text, &output)
+    decoder.reset()
   }
 
   private func refreshSnapshot() {
@@ -92,40 +149,73 @@ public final class BlendSession: ConnectionHandler {
     }
   }
 
-  /// Parses and answers one line.
+  /// Parses one text line and appends its reply.
   ///
   /// - Returns: true when the client asked to close.
-  private func handle(_ line: UnsafeRawBufferPointer, _ output: inout [UInt8]) -> Bool {
+  private func handleLine(_ line: UnsafeRawBufferPointer, _ output: inout [UInt8]) -> Bool {
     let request: Request
     do {
       guard let parsed = try blender.parser.parse(line) else { return false }
       request = parsed
     } catch {
-      reject(error, &output)
+      reject(error, .text, &output)
       return false
     }
+    return respond(to: request, .text, &output)
+  }
+
+  /// Parses the RESP request that the decoder just found at the front of `input` and
+  /// appends its reply.
+  ///
+  /// - Returns: true when the client asked to close.
+  private func handleRESP(_ input: UnsafeRawBufferPointer, _ output: inout [UInt8]) -> Bool {
+    let request: Request
+    do {
+      guard
+        let parsed = try blender.parser.parse(
+          words: decoder.arguments, in: input, format: .resp)
+      else { return false }
+      request = parsed
+    } catch {
+      reject(error, .resp, &output)
+      return false
+    }
+    return respond(to: request, .resp, &output)
+  }
+
+  /// Appends the reply to a parsed request.
+  ///
+  /// - Returns: true when the client asked to close.
+  private func respond(
+    to request: Request, _ format: RequestParser.Format, _ output: inout [UInt8]
+  ) -> Bool {
     blender.requestCount.add(1, ordering: .relaxed)
     if request.isAdministrative && !allowsAdministration {
       blender.errorCount.add(1, ordering: .relaxed)
-      append(.error(RequestError.notPermitted(command: "RELOAD").description), &output)
+      append(.error(RequestError.notPermitted(command: "RELOAD").description), format, &output)
       return false
     }
     let reply = blender.answer(request, from: snapshot)
     if request == .reload { refreshSnapshot() }
     if case .error = reply { blender.errorCount.add(1, ordering: .relaxed) }
-    append(reply, &output)
+    append(reply, format, &output)
     return request == .quit
   }
 
   /// Replies with an error for a request that could not be parsed.
-  private func reject(_ error: RequestError, _ output: inout [UInt8]) {
+  private func reject(
+    _ error: RequestError, _ format: RequestParser.Format, _ output: inout [UInt8]
+  ) {
     blender.requestCount.add(1, ordering: .relaxed)
     blender.errorCount.add(1, ordering: .relaxed)
-    append(.error(error.description), &output)
+    append(.error(error.description), format, &output)
   }
 
   @inline(__always)
-  private func append(_ reply: Reply, _ output: inout [UInt8]) {
-    TextReplyEncoder.append(reply, to: &output)
+  private func append(_ reply: Reply, _ format: RequestParser.Format, _ output: inout [UInt8]) {
+    switch format {
+    case .text: TextReplyEncoder.append(reply, to: &output)
+    case .resp: RESPReplyEncoder.append(reply, to: &output)
+    }
   }
 }

@@ -30,6 +30,8 @@ public final class Blender: Sendable {
   private let current: Mutex<StoreSnapshot>
   private let reloadLock = Mutex(())
   private let startTime = Stopwatch()
+  /// Counts repeats of the protocol-error warning, which sessions on every thread log.
+  private let protocolErrorLimiter: Mutex<LogRepeatLimiter>
 
   /// Incremented by each successful reload.
   let generation = Atomic<Int>(0)
@@ -48,6 +50,7 @@ public final class Blender: Sendable {
     self.storePath = storePath
     self.limits = limits
     self.logger = logger
+    protocolErrorLimiter = Mutex(LogRepeatLimiter(logger: logger))
     parser = RequestParser(
       maxCount: limits.maxCount, maxBatch: limits.maxBatch, defaultCount: limits.defaultCount)
     let snapshot = try FeatureStoreReader.load(path: storePath)
@@ -100,12 +103,34 @@ public final class Blender: Sendable {
     }
   }
 
-  /// Answers a request from `snapshot`. RELOAD and QUIT are handled by the
-  /// session, which owns the connection.
+  /// Logs a malformed RESP request, after which its session closes. Repeats within 10
+  /// seconds are counted, and the count is logged with the next one after that.
+  func logProtocolError(_ error: RequestError, connectionID: UInt64?) {
+    let connection = connectionID.map { String($0) } ?? "stdin"
+    protocolErrorLimiter.withLock {
+      $0.log(
+        .warning, "closing connection after a RESP protocol error",
+        ["connection": connection, "error": error.description], now: .now)
+    }
+  }
+
+  /// Answers a request from `snapshot`. The session, which owns the connection, checks
+  /// that RELOAD is permitted and closes the connection after QUIT.
   public func answer(_ request: Request, from snapshot: StoreSnapshot) -> Reply {
+    do {
+      return try answerOrThrow(request, from: snapshot)
+    } catch {
+      // Only a candidate-limited store reads users from the file while
+      // serving; a blob that fails its checks fails this request only.
+      logger.error("cannot read the store", ["request": "\(request)", "error": "\(error)"])
+      return .error("internal error: cannot read the stored scores: \(error)")
+    }
+  }
+
+  private func answerOrThrow(_ request: Request, from snapshot: StoreSnapshot) throws -> Reply {
     switch request {
     case .score(let user, let item):
-      let result = snapshot.score(
+      let result = try snapshot.score(
         user: snapshot.users.index(of: user).map(Int.init),
         item: snapshot.items.index(of: item).map(Int.init))
       return .score(result.value, result.fallback)
@@ -113,8 +138,8 @@ public final class Blender: Sendable {
     case .scores(let user, let items):
       let userIndex = snapshot.users.index(of: user).map(Int.init)
       return .scores(
-        items.map { item in
-          let result = snapshot.score(
+        try items.map { item in
+          let result = try snapshot.score(
             user: userIndex, item: snapshot.items.index(of: item).map(Int.init))
           return ScoredItem(item: item, score: result.value, fallback: result.fallback)
         })
@@ -123,7 +148,7 @@ public final class Blender: Sendable {
       let userIndex = snapshot.users.index(of: user).map(Int.init)
       let fallback: Fallback =
         userIndex.map { snapshot.isModelled(user: $0) ? .none : .unknownUser } ?? .unknownUser
-      let best = snapshot.recommend(user: userIndex, count: count)
+      let best = try snapshot.recommend(user: userIndex, count: count)
       return .recommendations(
         best.map {
           ScoredItem(item: snapshot.items.ids[$0.item], score: $0.score, fallback: fallback)
@@ -138,19 +163,46 @@ public final class Blender: Sendable {
     case .ping:
       return .status("PONG")
 
+    case .echo(let message):
+      return .message(message)
+
     case .reload:
       return reload(trigger: "request")
 
     case .quit:
-      return .status("OK bye")
+      return .closing
+
+    case .commandDocs:
+      // NOTE: redis-cli builds its help and hints from this reply; an empty list leaves
+      // them out but keeps it working.
+      return .list([])
+
+    case .configGet(let parameters):
+      return .list(configuration(parameters))
     }
+  }
+
+  /// Returns the name and value of each parameter of `parameters` that the blender
+  /// recognises, as Redis's CONFIG GET does. The blender keeps no data of its own, so `save`
+  /// is empty and `appendonly` is `no`. redis-benchmark reads both before a run. Other
+  /// names are left out.
+  private func configuration(_ parameters: [String]) -> [String] {
+    var reply: [String] = []
+    for parameter in parameters {
+      switch parameter.lowercased() {
+      case "save": reply += ["save", ""]
+      case "appendonly": reply += ["appendonly", "no"]
+      default: continue
+      }
+    }
+    return reply
   }
 
   private func explain(user: Int32, item: Int32, snapshot: StoreSnapshot) -> Reply {
     let userIndex = snapshot.users.index(of: user).map(Int.init)
     let itemIndex = snapshot.items.index(of: item).map(Int.init)
-    let blended = snapshot.score(user: userIndex, item: itemIndex)
     do {
+      let blended = try snapshot.score(user: userIndex, item: itemIndex)
       let scores = try snapshot.modelScores(user: userIndex, item: itemIndex)
       let support = snapshot.support(user: userIndex, item: itemIndex)
       let pair = snapshot.blend.terms(userSupport: support.user, itemSupport: support.item)
@@ -175,6 +227,7 @@ public final class Blender: Sendable {
       ("created_at", snapshot.header.createdAt),
       ("dataset_fingerprint", String(snapshot.header.datasetFingerprint.prefix(16))),
       ("serve_fit", snapshot.header.serveFit),
+      ("layout", snapshot.isDense ? "dense" : "candidates"),
       ("users", String(snapshot.userCount)),
       ("items", String(snapshot.itemCount)),
       ("models", snapshot.modelKeys.joined(separator: ",")),

@@ -1,7 +1,7 @@
 /// The answer to one request, before it is encoded for the wire.
 ///
-/// The text encoder writes each reply as one line; a RESP encoder can write
-/// the same replies as Redis types.
+/// `TextReplyEncoder` writes each reply as one line; `RESPReplyEncoder` writes the same
+/// replies as Redis types.
 public enum Reply: Sendable, Equatable {
   /// A blended score, clipped to the rating scale.
   case score(Float, Fallback)
@@ -14,6 +14,12 @@ public enum Reply: Sendable, Equatable {
   case fields([(String, String)])
   /// A short status word or sentence, such as `PONG`.
   case status(String)
+  /// Text from the client sent back as it came, such as PING's message.
+  case message(String)
+  /// A list of strings, such as CONFIG GET's names and values.
+  case list([String])
+  /// The reply to QUIT, after which the connection closes.
+  case closing
   /// An error message, written after `ERR `.
   case error(String)
 
@@ -56,8 +62,11 @@ public struct Explanation: Sendable, Equatable {
 /// SCORES     3.8123 4.0010 3.5000/unknown-item
 /// RECOMMEND  318:4.9012 858:4.8101  (or 'none'), then ' fallback=unknown-user' if so
 /// EXPLAIN    score=3.8123 unclipped=3.8456 intercept=-0.2813 bias.score=...
+/// QUIT       OK bye
 /// errors     ERR <message>
 /// ```
+///
+/// Control bytes in a message or a list become spaces, so the reply stays one line.
 public enum TextReplyEncoder {
   public static func append(_ reply: Reply, to output: inout [UInt8]) {
     var writer = ResponseWriter()
@@ -119,8 +128,14 @@ public enum TextReplyEncoder {
     case .fields(let fields):
       writer.appendLine(sanitising: fields.map { "\($0)=\($1)" }.joined(separator: " "))
 
-    case .status(let text):
+    case .status(let text), .message(let text):
       writer.appendLine(sanitising: text)
+
+    case .list(let strings):
+      writer.appendLine(sanitising: strings.joined(separator: " "))
+
+    case .closing:
+      writer.append("OK bye\n")
 
     case .error(let message):
       writer.appendLine(sanitising: "ERR " + message)

@@ -1,4 +1,4 @@
-/// One request of the blender's line protocol.
+/// One request of the blender's protocol, parsed from a text line or a RESP array.
 ///
 /// User and item ids are MovieLens ids as they appear in the input files.
 public enum Request: Sendable, Equatable {
@@ -8,8 +8,15 @@ public enum Request: Sendable, Equatable {
   case explain(user: Int32, item: Int32)
   case info
   case ping
+  /// PING with a message, accepted in RESP only; the reply is the message, as in Redis.
+  case echo(String)
   case reload
   case quit
+  /// COMMAND or COMMAND DOCS, accepted in RESP only; `redis-cli` sends them on connecting.
+  case commandDocs
+  /// CONFIG GET with its parameter names, accepted in RESP only; `redis-benchmark` reads
+  /// `save` and `appendonly` before a run.
+  case configGet([String])
 
   /// True for commands that change the server's state.
   public var isAdministrative: Bool {
@@ -17,10 +24,11 @@ public enum Request: Sendable, Equatable {
   }
 }
 
-/// Why a request line was rejected. The description is the text after
-/// `ERR ` in the reply: a stable lowercase phrase, then details.
+/// Why a request was rejected. The description is the text after `ERR ` in the reply: a
+/// stable lowercase phrase, then details.
 public enum RequestError: Error, Equatable, CustomStringConvertible {
   case unknownCommand(String)
+  case unknownSubcommand(command: String, name: String, usage: String)
   case wrongArity(command: String, usage: String)
   case invalidID(String)
   case invalidCount(String, maximum: Int)
@@ -28,13 +36,18 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
   case lineTooLong(maximum: Int)
   case invalidUTF8
   case notPermitted(command: String)
+  /// Bytes that break RESP framing, with the details. The connection closes after the
+  /// reply, because the start of the next request can no longer be found.
+  case protocolError(String)
 
   public var description: String {
     switch self {
     case .unknownCommand(let name):
       return
         "unknown command '\(excerpt(name, limit: 32))'; commands are "
-        + RequestParser.commands.map(\.name).joined(separator: ", ")
+        + RequestParser.listedCommandNames.joined(separator: ", ")
+    case .unknownSubcommand(let command, let name, let usage):
+      return "unknown subcommand '\(excerpt(name, limit: 32))' for \(command); usage: \(usage)"
     case .wrongArity(let command, let usage):
       return "wrong number of arguments for \(command); usage: \(usage)"
     case .invalidID(let text):
@@ -49,6 +62,8 @@ public enum RequestError: Error, Equatable, CustomStringConvertible {
       return "invalid UTF-8 in request"
     case .notPermitted(let command):
       return "not permitted: \(command) is disabled for this client"
+    case .protocolError(let details):
+      return "protocol error: \(details)"
     }
   }
 }

@@ -48,22 +48,56 @@ struct ResponseWriter {
     }
   }
 
+  /// The digits of a decimal as `append(decimal:decimals:)` writes it.
+  struct DecimalParts {
+    /// False for a value that prints as `nan`.
+    var isFinite: Bool
+    var isNegative: Bool
+    /// The value times 10^decimals, rounded, without its sign.
+    var scaled: Int
+    /// 10^decimals.
+    var scale: Int
+    var decimals: Int
+
+    init(_ value: Double, decimals: Int) {
+      isFinite = value.isFinite && abs(value) < 1e9
+      scale = 1
+      for _ in 0..<decimals { scale *= 10 }
+      scaled = isFinite ? Int((abs(value) * Double(scale)).rounded()) : 0
+      isNegative = isFinite && value < 0 && scaled != 0
+      self.decimals = decimals
+    }
+
+    /// The number of bytes the decimal takes, such as 6 for `3.8123`.
+    var count: Int {
+      guard isFinite else { return 3 }
+      var digits = 1
+      var whole = scaled / scale
+      while whole >= 10 {
+        whole /= 10
+        digits += 1
+      }
+      return (isNegative ? 1 : 0) + digits + (decimals > 0 ? decimals + 1 : 0)
+    }
+  }
+
   /// Appends `value` rounded to `decimals` places (at most 9), such as
   /// `3.8123`; non-finite values, which the store never holds, print as `nan`.
   mutating func append(decimal value: Double, decimals: Int = 4) {
-    guard value.isFinite, abs(value) < 1e9 else {
+    append(DecimalParts(value, decimals: decimals))
+  }
+
+  mutating func append(_ parts: DecimalParts) {
+    guard parts.isFinite else {
       append("nan")
       return
     }
-    var scale = 1
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = Int((abs(value) * Double(scale)).rounded())
-    if value < 0 && scaled != 0 { bytes.append(UInt8(ascii: "-")) }
-    append(integer: scaled / scale)
-    guard decimals > 0 else { return }
+    if parts.isNegative { bytes.append(UInt8(ascii: "-")) }
+    append(integer: parts.scaled / parts.scale)
+    guard parts.decimals > 0 else { return }
     bytes.append(UInt8(ascii: "."))
-    var fraction = scaled % scale
-    var divisor = scale / 10
+    var fraction = parts.scaled % parts.scale
+    var divisor = parts.scale / 10
     while divisor > 0 {
       bytes.append(UInt8(ascii: "0") + UInt8(fraction / divisor))
       fraction %= divisor

@@ -45,4 +45,69 @@ public enum FeatureStoreBuilder {
       itemSupport: (0..<dataset.itemCount).map { Int32(training.byItem.count(ofRow: $0)) },
       ratedItems: rated, models: stored, blend: blend)
   }
+
+  /// Prepares a candidate-limited store: each user keeps `candidates`
+  /// items, chosen and scored block by block while the store is written
+  /// (see `CandidateSource`).
+  public static func candidateContent(
+    dataset: Dataset, training: TrainingSet, models: [any RatingModel], blend: BlendModel,
+    serveFit: ServeFit, candidates: Int, logger: Logger
+  ) -> FeatureStoreContent {
+    let userSupport = (0..<dataset.userCount).map { Int32(training.byUser.count(ofRow: $0)) }
+    let itemSupport = (0..<dataset.itemCount).map { Int32(training.byItem.count(ofRow: $0)) }
+
+    // Models without a basis of their own are estimated by the user's mean.
+    let userMeans = (0..<dataset.userCount).map { user -> Float in
+      let range = training.byUser.range(ofRow: user)
+      guard !range.isEmpty else { return Float(training.globalMean) }
+      var sum: Float = 0
+      for entry in range { sum += training.byUser.values[entry] }
+      return sum / Float(range.count)
+    }
+    let meanBasis = ScoreBasis(
+      rank: 1, userTerms: userMeans, itemTerms: [Float](repeating: 1, count: dataset.itemCount))
+
+    var stored: [StoredModel] = []
+    var scorers: [any CandidateScorer] = []
+    for model in models {
+      let stopwatch = Stopwatch()
+      scorers.append(model.makeCandidateScorer())
+      stored.append(
+        StoredModel(
+          key: model.key, scores: [], basis: model.scoreBasis() ?? meanBasis,
+          unknownUserScores: model.unknownUserScores(), unknownItemScores: model.unknownItemScores(),
+          unknownUserAndItemScore: model.unknownUserAndItemScore()))
+      logger.info(
+        "prepared candidate scoring", ["model": model.key, "seconds": formatSeconds(stopwatch.seconds)])
+    }
+
+    var ratedOffsets = [Int](repeating: 0, count: dataset.userCount + 1)
+    for row in 0..<dataset.ratings.count { ratedOffsets[Int(dataset.ratings.users[row]) + 1] += 1 }
+    for user in 0..<dataset.userCount { ratedOffsets[user + 1] += ratedOffsets[user] }
+    var cursor = ratedOffsets
+    var ratedItems = [Int32](repeating: 0, count: dataset.ratings.count)
+    for row in 0..<dataset.ratings.count {
+      let user = Int(dataset.ratings.users[row])
+      ratedItems[cursor[user]] = dataset.ratings.items[row]
+      cursor[user] += 1
+    }
+    for user in 0..<dataset.userCount {
+      ratedItems[ratedOffsets[user]..<ratedOffsets[user + 1]].sort()
+    }
+
+    let count = min(candidates, dataset.itemCount)
+    let source = CandidateSource(
+      scorers: scorers, bases: stored.map(\.basis), prepared: blend.prepared(itemSupport: itemSupport),
+      userSupport: userSupport, itemSupport: itemSupport, ratedOffsets: ratedOffsets,
+      ratedItems: ratedItems, count: count, preselect: min(2 * count, dataset.itemCount),
+      itemCount: dataset.itemCount)
+    var content = FeatureStoreContent(
+      createdAt: Logger.timestamp(), datasetFingerprint: dataset.fingerprint,
+      serveFit: serveFit.rawValue, ratingScale: dataset.ratingScale, userIDs: dataset.users.ids,
+      itemIDs: dataset.items.ids, titles: dataset.titles, userSupport: userSupport,
+      itemSupport: itemSupport, ratedItems: [], models: stored, blend: blend)
+    content.candidateCount = count
+    content.candidateSource = source
+    return content
+  }
 }

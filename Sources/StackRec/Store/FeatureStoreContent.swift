@@ -40,6 +40,30 @@ public struct StoredModel: Sendable {
   }
 }
 
+/// One user's part of a candidate-limited store.
+public struct UserScores: Sendable {
+  /// The items the user rated, ascending.
+  public var ratedItems: [Int32]
+  /// The candidate items, ascending.
+  public var candidates: [Int32]
+  /// One row per model, one score per candidate.
+  public var scores: [[Float]]
+
+  public init(ratedItems: [Int32], candidates: [Int32], scores: [[Float]]) {
+    self.ratedItems = ratedItems
+    self.candidates = candidates
+    self.scores = scores
+  }
+}
+
+/// Produces the candidate scores of users on demand, so a large store is
+/// written block by block without holding every score in memory.
+public protocol UserScoreSource: Sendable {
+  /// The scores of `users`, one entry per user, in order. Called from
+  /// several threads at once for disjoint ranges.
+  func scores(for users: Range<Int>) throws -> [UserScores]
+}
+
 /// Everything a feature store holds.
 public struct FeatureStoreContent: Sendable {
   public var createdAt: String
@@ -59,6 +83,10 @@ public struct FeatureStoreContent: Sendable {
   public var ratedItems: [[Int32]]
   public var models: [StoredModel]
   public var blend: BlendModel
+  /// For a candidate-limited store, the number of candidates per user and
+  /// where their scores come from; the models' `scores` are then empty.
+  public var candidateCount: Int?
+  public var candidateSource: (any UserScoreSource)?
 
   public init(
     createdAt: String, datasetFingerprint: String, serveFit: String,

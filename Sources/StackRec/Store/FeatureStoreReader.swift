@@ -11,7 +11,10 @@ import Synchronization
 /// file and what is wrong.
 public enum FeatureStoreReader {
   /// Loads the store at `path` into a snapshot ready for serving.
-  public static func load(path: String) throws -> StoreSnapshot {
+  ///
+  /// - Parameter cacheCapacity: how many users of a candidate-limited store
+  ///   stay decoded in memory.
+  public static func load(path: String, cacheCapacity: Int = 50_000) throws -> StoreSnapshot {
     let stopwatch = Stopwatch()
     guard fileExists(path) else { throw StoreError.notFound(path: path) }
     // SQLite reports only a disk I/O error for a directory.
@@ -22,7 +25,7 @@ public enum FeatureStoreReader {
     do {
       database = try SQLiteDatabase(path: path, mode: .readOnly(immutable: true))
       try database.execute("PRAGMA query_only = 1")
-      return try read(database, path: path, stopwatch: stopwatch)
+      return try read(database, path: path, cacheCapacity: cacheCapacity, stopwatch: stopwatch)
     } catch let error as SQLiteError {
       throw classify(error, path: path)
     }
@@ -40,7 +43,9 @@ public enum FeatureStoreReader {
     }
   }
 
-  private static func read(_ database: SQLiteDatabase, path: String, stopwatch: Stopwatch) throws
+  private static func read(
+    _ database: SQLiteDatabase, path: String, cacheCapacity: Int, stopwatch: Stopwatch
+  ) throws
     -> StoreSnapshot
   {
     guard try database.integerPragma("application_id") == Int64(FeatureStoreWriter.applicationID)
@@ -157,16 +162,26 @@ public enum FeatureStoreReader {
     var blobs: [[UInt8]] = []
     var checksums: [UInt32] = []
     userIDs.reserveCapacity(userCount)
+    // A candidate-limited store reads its blobs later, on demand.
+    let layout = metadata["layout"] ?? "dense"
+    guard layout == "dense" || layout == "candidates" else {
+      throw StoreError.corrupt(path: path, reason: "unknown layout '\(layout)'")
+    }
+    let onDemand = layout == "candidates"
     let userQuery = try database.prepare(
-      "SELECT user_index, user_id, support, scores, checksum FROM users ORDER BY user_index")
+      onDemand
+        ? "SELECT user_index, user_id, support FROM users ORDER BY user_index"
+        : "SELECT user_index, user_id, support, scores, checksum FROM users ORDER BY user_index")
     while try userQuery.step() {
       guard userQuery.int64(0) == Int64(userIDs.count) else {
         throw StoreError.corrupt(path: path, reason: "user rows are not numbered 0..<\(userCount)")
       }
       userIDs.append(Int32(truncatingIfNeeded: userQuery.int64(1)))
       userSupport.append(Int32(truncatingIfNeeded: userQuery.int64(2)))
-      blobs.append(userQuery.blob(3))
-      checksums.append(UInt32(truncatingIfNeeded: userQuery.int64(4)))
+      if !onDemand {
+        blobs.append(userQuery.blob(3))
+        checksums.append(UInt32(truncatingIfNeeded: userQuery.int64(4)))
+      }
     }
     guard userIDs.count == userCount else {
       throw StoreError.corrupt(
@@ -181,16 +196,22 @@ public enum FeatureStoreReader {
       throw StoreError.corrupt(path: path, reason: "user or item ids are not ascending")
     }
 
+    let header = StoreSnapshot.Header(
+      createdAt: metadata["created_at"] ?? "",
+      datasetFingerprint: metadata["dataset_fingerprint"] ?? "",
+      serveFit: metadata["serve_fit"] ?? "", formatVersion: version,
+      ratingScale: ratingMin...ratingMax, step: step,
+      candidateCount: onDemand ? Int(metadata["candidate_count"] ?? "") : nil)
+    if onDemand {
+      return StoreSnapshot(
+        path: path, header: header, users: users, items: items, titles: titles,
+        userSupport: userSupport, itemSupport: itemSupport, modelKeys: keys, blend: blend,
+        models: models, reader: try OnDemandUsers(path: path, capacity: cacheCapacity),
+        stopwatch: stopwatch)
+    }
     return try StoreSnapshot(
-      path: path,
-      header: StoreSnapshot.Header(
-        createdAt: metadata["created_at"] ?? "",
-        datasetFingerprint: metadata["dataset_fingerprint"] ?? "",
-        serveFit: metadata["serve_fit"] ?? "", formatVersion: version,
-        ratingScale: ratingMin...ratingMax, step: step),
-      users: users, items: items, titles: titles, userSupport: userSupport,
-      itemSupport: itemSupport, modelKeys: keys,
-      blend: blend, models: models, blobs: blobs,
-      checksums: checksums, stopwatch: stopwatch)
+      path: path, header: header, users: users, items: items, titles: titles,
+      userSupport: userSupport, itemSupport: itemSupport, modelKeys: keys, blend: blend,
+      models: models, blobs: blobs, checksums: checksums, stopwatch: stopwatch)
   }
 }

@@ -86,15 +86,31 @@ public enum FeatureStoreWriter {
     try checkFallbacks(content)
     try checkBlend(content)
     var stopwatch = Stopwatch()
-    let blobs = try encodeUsers(content, level: compressionLevel)
-    let encodeSeconds = stopwatch.seconds
+    let encoder: (Range<Int>) throws -> [EncodedUser]
+    if let source = content.candidateSource {
+      encoder = { users in
+        try encodeCandidates(content, source: source, users: users, level: compressionLevel)
+      }
+    } else {
+      let blobs = try encodeUsers(content, level: compressionLevel)
+      encoder = { users in Array(blobs[users]) }
+    }
+    let upfrontEncodeSeconds = stopwatch.seconds
+    var blockEncodeSeconds = 0.0
+    var blobBytes = 0
 
     stopwatch = Stopwatch()
     let temporary = temporaryPath(for: path)
     TemporaryFiles.add(temporary)
     defer { TemporaryFiles.remove(temporary) }
     do {
-      try writeDatabase(content, blobs: blobs, to: temporary, level: compressionLevel, failAt: failAt)
+      try writeDatabase(content, to: temporary, level: compressionLevel, failAt: failAt) { users in
+        let encoding = Stopwatch()
+        let encoded = try encoder(users)
+        blockEncodeSeconds += encoding.seconds
+        blobBytes += encoded.reduce(0) { $0 + $1.compressed.count }
+        return encoded
+      }
       try syncFile(temporary)
       if failAt == .beforeRename { throw OutputError.cannotWrite(path: path, reason: "injected failure") }
       guard rename(temporary, path) == 0 else {
@@ -110,9 +126,11 @@ public enum FeatureStoreWriter {
     stat(path, &status)
     return StoreWriteSummary(
       path: path, bytes: Int(status.st_size),
-      rawScoreBytes: content.userCount * content.itemCount * content.models.count * 4,
-      blobBytes: blobs.reduce(0) { $0 + $1.compressed.count }, encodeSeconds: encodeSeconds,
-      writeSeconds: stopwatch.seconds, removedTemporaryFiles: removedTemporaryFiles)
+      rawScoreBytes: content.userCount * min(content.candidateCount ?? content.itemCount, content.itemCount)
+        * content.models.count * 4,
+      blobBytes: blobBytes, encodeSeconds: upfrontEncodeSeconds + blockEncodeSeconds,
+      writeSeconds: stopwatch.seconds - blockEncodeSeconds,
+      removedTemporaryFiles: removedTemporaryFiles)
   }
 
   struct EncodedUser {
@@ -209,9 +227,53 @@ public enum FeatureStoreWriter {
     return encoded
   }
 
+  /// Quantises and compresses the blobs of `users` of a candidate-limited
+  /// store, scoring them through `source`, in parallel.
+  static func encodeCandidates(
+    _ content: FeatureStoreContent, source: any UserScoreSource, users: Range<Int>, level: Int32
+  ) throws -> [EncodedUser] {
+    var encoded = [EncodedUser](repeating: EncodedUser(), count: users.count)
+    let firstError = Mutex<(any Error)?>(nil)
+    let itemCount = content.itemCount
+    encoded.withUnsafeMutableBufferPointer { output in
+      let shared = SharedBuffer(output)
+      // Each worker scores and writes only its own users.
+      parallelChunks(users.count, minimumChunk: 16) { chunk in
+        do {
+          let block = (users.lowerBound + chunk.lowerBound)..<(users.lowerBound + chunk.upperBound)
+          let scores = try source.scores(for: block)
+          for (offset, entry) in scores.enumerated() {
+            let user = block.lowerBound + offset
+            var codes: [[Int32]] = []
+            for (model, row) in zip(content.models, entry.scores) {
+              let base = model.basis.row(user: user, items: entry.candidates)
+              codes.append(
+                try row.withUnsafeBufferPointer { scores in
+                  try base.withUnsafeBufferPointer { base in
+                    try UserBlobCodec.quantise(
+                      scores: scores, base: base, step: step, tolerance: tolerance,
+                      model: model.key, user: user)
+                  }
+                })
+            }
+            let bytes = UserBlobCodec.encode(
+              ratedItems: entry.ratedItems, candidates: entry.candidates, codes: codes,
+              itemCount: itemCount)
+            shared[chunk.lowerBound + offset] = EncodedUser(
+              compressed: try Zlib.compress(bytes, level: level), checksum: Zlib.crc32(bytes))
+          }
+        } catch {
+          firstError.withLock { if $0 == nil { $0 = error } }
+        }
+      }
+    }
+    if let error = firstError.withLock({ $0 }) { throw error }
+    return encoded
+  }
+
   private static func writeDatabase(
-    _ content: FeatureStoreContent, blobs: [EncodedUser], to path: String, level: Int32,
-    failAt: Stage?
+    _ content: FeatureStoreContent, to path: String, level: Int32, failAt: Stage?,
+    encode: (Range<Int>) throws -> [EncodedUser]
   ) throws {
     let database = try SQLiteDatabase(path: path, mode: .createReadWrite)
     try database.execute(
@@ -265,15 +327,22 @@ public enum FeatureStoreWriter {
       insertItem.reset()
     }
 
+    // Users go in blocks, so a candidate-limited store never holds more
+    // than one block of encoded blobs.
     let insertUser = try database.prepare("INSERT INTO users VALUES (?, ?, ?, ?, ?)")
-    for user in 0..<content.userCount {
-      try insertUser.bind(1, Int64(user))
-      try insertUser.bind(2, Int64(content.userIDs[user]))
-      try insertUser.bind(3, Int64(content.userSupport[user]))
-      try insertUser.bind(4, blobs[user].compressed)
-      try insertUser.bind(5, Int64(blobs[user].checksum))
-      try insertUser.step()
-      insertUser.reset()
+    let blockSize = 4096
+    for start in stride(from: 0, to: content.userCount, by: blockSize) {
+      let block = start..<min(start + blockSize, content.userCount)
+      let blobs = try encode(block)
+      for (offset, user) in block.enumerated() {
+        try insertUser.bind(1, Int64(user))
+        try insertUser.bind(2, Int64(content.userIDs[user]))
+        try insertUser.bind(3, Int64(content.userSupport[user]))
+        try insertUser.bind(4, blobs[offset].compressed)
+        try insertUser.bind(5, Int64(blobs[offset].checksum))
+        try insertUser.step()
+        insertUser.reset()
+      }
     }
     if failAt == .afterUsers {
       throw OutputError.cannotWrite(path: path, reason: "injected failure")

@@ -35,11 +35,27 @@ public struct ScoreBasis: Sendable, Equatable {
       itemTerms.withUnsafeBufferPointer { items in
         let userRow = users.baseAddress! + user * rank
         for item in 0..<itemCount {
-          let itemRow = items.baseAddress! + item * rank
-          var sum: Float = 0
-          for k in 0..<rank { sum += userRow[k] * itemRow[k] }
-          row[item] = sum
+          row[item] = dotProduct(userRow, items.baseAddress! + item * rank, rank)
         }
+      }
+    }
+  }
+
+  /// `base(user, i)` for each item `i` of `items`.
+  func row(user: Int, items: [Int32]) -> [Float] {
+    userTerms.withUnsafeBufferPointer { users in
+      itemTerms.withUnsafeBufferPointer { terms in
+        let userRow = users.baseAddress! + user * rank
+        return items.map { dotProduct(userRow, terms.baseAddress! + Int($0) * rank, rank) }
+      }
+    }
+  }
+
+  /// `base(user, item)`.
+  func value(user: Int, item: Int) -> Float {
+    userTerms.withUnsafeBufferPointer { users in
+      itemTerms.withUnsafeBufferPointer { items in
+        dotProduct(users.baseAddress! + user * rank, items.baseAddress! + item * rank, rank)
       }
     }
   }
@@ -71,4 +87,30 @@ public struct ScoreBasis: Sendable, Equatable {
     }
     return ScoreBasis(rank: 2, userTerms: userTerms, itemTerms: itemTerms)
   }
+}
+
+/// The dot product of two `Float` vectors of length `count`, eight lanes
+/// at a time. The summation order depends only on `count`, so every caller
+/// gets bit-identical results for the same inputs.
+@inline(__always)
+func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+  var index = 0
+  var sum: Float = 0
+  if count >= 8 {
+    var lanes = SIMD8<Float>()
+    let rawA = UnsafeRawPointer(a)
+    let rawB = UnsafeRawPointer(b)
+    while index + 8 <= count {
+      let x = rawA.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+      let y = rawB.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+      lanes += x * y
+      index += 8
+    }
+    sum = lanes.sum()
+  }
+  while index < count {
+    sum += a[index] * b[index]
+    index += 1
+  }
+  return sum
 }

@@ -35,7 +35,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         switch fallback {
         case .unknownUser: "an unknown user at item index \(index)"
         case .unknownItem: "an unknown item at user index \(index)"
-        case .none, .unknownUserAndItem: "an unknown user and item"
+        case .none, .unknownUserAndItem, .notCandidate: "an unknown user and item"
         }
       return
         "model \(model) produced the fallback score \(value) for \(subject); "

@@ -18,6 +18,8 @@ enum StoreMetadata {
       ("user_count", String(content.userCount)),
       ("item_count", String(content.itemCount)),
       ("model_count", String(content.models.count)),
+      ("layout", content.candidateCount == nil ? "dense" : "candidates"),
+      ("candidate_count", String(content.candidateCount ?? content.itemCount)),
     ]
     rows += blendEntries(content.blend)
     rows.sort { $0.0 < $1.0 }

@@ -24,13 +24,23 @@
 /// A rated-item gap is the difference from the previous item index (the
 /// first is the index plus one), so a user's list costs about a byte per
 /// item before compression.
+///
+/// A candidate-limited store (layout version 2) keeps scores for a subset
+/// of items only: after the rated items comes a u32 count and the
+/// candidate items as LEB128 gaps, and each model's planes hold one code per
+/// candidate instead of one per item.
 enum UserBlobCodec {
+  /// The layout with a score for every item.
   static let version: UInt8 = 1
+  /// The layout with scores for a list of candidate items.
+  static let candidateVersion: UInt8 = 2
 
   /// The decoded content of one user blob.
   struct Content: Equatable {
     var ratedItems: [Int32]
-    /// One row of `itemCount` scores per model.
+    /// The items the scores are for, ascending; nil when every item has one.
+    var candidates: [Int32]?
+    /// One row of scores per model: for every item, or for each candidate.
     var scores: [[Float]]
   }
 
@@ -76,27 +86,31 @@ enum UserBlobCodec {
 
   /// Lays out one user's rated items and every model's codes (uncompressed).
   static func encode(ratedItems: [Int32], codes: [[Int32]], itemCount: Int) -> [UInt8] {
-    var bytes: [UInt8] = [version, UInt8(codes.count)]
+    encode(ratedItems: ratedItems, candidates: nil, codes: codes, itemCount: itemCount)
+  }
+
+  /// Lays out one user's rated items, the candidate items when the scores
+  /// cover only those, and every model's codes (uncompressed).
+  static func encode(ratedItems: [Int32], candidates: [Int32]?, codes: [[Int32]], itemCount: Int)
+    -> [UInt8]
+  {
+    let count = candidates?.count ?? itemCount
+    var bytes: [UInt8] = [candidates == nil ? version : candidateVersion, UInt8(codes.count)]
     let widths = codes.map { modelCodes -> Int in
       modelCodes.allSatisfy { zigzag($0) <= 0xFFFF } ? 2 : 4
     }
     bytes += widths.map { UInt8($0) }
-    appendUInt32(&bytes, UInt32(ratedItems.count))
-    var previous: Int32 = -1
-    for item in ratedItems {
-      precondition(item > previous, "rated items must be ascending and distinct")
-      appendVarint(&bytes, UInt32(item - previous))
-      previous = item
-    }
+    appendItems(&bytes, ratedItems)
+    if let candidates { appendItems(&bytes, candidates) }
     for (modelCodes, width) in zip(codes, widths) {
-      precondition(modelCodes.count == itemCount, "each model needs \(itemCount) codes")
+      precondition(modelCodes.count == count, "each model needs \(count) codes")
       let planeStart = bytes.count
-      bytes += [UInt8](repeating: 0, count: width * itemCount)
+      bytes += [UInt8](repeating: 0, count: width * count)
       bytes.withUnsafeMutableBufferPointer { buffer in
         for (item, code) in modelCodes.enumerated() {
           var value = zigzag(code)
           for plane in 0..<width {
-            buffer[planeStart + plane * itemCount + item] = UInt8(truncatingIfNeeded: value)
+            buffer[planeStart + plane * count + item] = UInt8(truncatingIfNeeded: value)
             value >>= 8
           }
         }
@@ -105,61 +119,103 @@ enum UserBlobCodec {
     return bytes
   }
 
-  /// Parses an uncompressed blob and reconstructs the scores.
+  /// Appends a u32 count and the ascending items as LEB128 gaps.
+  private static func appendItems(_ bytes: inout [UInt8], _ items: [Int32]) {
+    appendUInt32(&bytes, UInt32(items.count))
+    var previous: Int32 = -1
+    for item in items {
+      precondition(item > previous, "items must be ascending and distinct")
+      appendVarint(&bytes, UInt32(item - previous))
+      previous = item
+    }
+  }
+
+  /// Reads a list written by `appendItems`.
+  private static func readItems(_ reader: inout ByteReader, itemCount: Int, what: String)
+    throws(StoreError) -> [Int32]
+  {
+    guard let count = reader.readUInt32(), Int(count) <= itemCount else {
+      throw .corruptBlob("invalid \(what) count")
+    }
+    var items: [Int32] = []
+    items.reserveCapacity(Int(count))
+    var previous: Int64 = -1
+    for _ in 0..<count {
+      guard let gap = reader.readVarint(), gap > 0 else { throw .corruptBlob("invalid \(what)") }
+      previous += Int64(gap)
+      guard previous < itemCount else { throw .corruptBlob("\(what) out of range") }
+      items.append(Int32(previous))
+    }
+    return items
+  }
+
+  /// Parses an uncompressed dense blob and reconstructs the scores.
   ///
   /// - Parameter bases: each model's base row for this user.
   /// - Throws: `StoreError.corruptBlob` when the layout does not parse.
   static func decode(
     _ bytes: [UInt8], itemCount: Int, bases: [[Float]], step: Float
   ) throws(StoreError) -> Content {
+    try decode(bytes, itemCount: itemCount, modelCount: bases.count, step: step) { model, _ in
+      bases[model]
+    }
+  }
+
+  /// Parses an uncompressed blob of either layout and reconstructs the
+  /// scores.
+  ///
+  /// - Parameter base: returns model m's base scores for the candidate items
+  ///   (or for every item when the candidates are nil).
+  /// - Throws: `StoreError.corruptBlob` when the layout does not parse.
+  static func decode(
+    _ bytes: [UInt8], itemCount: Int, modelCount: Int, step: Float,
+    base: (_ model: Int, _ candidates: [Int32]?) -> [Float]
+  ) throws(StoreError) -> Content {
     var reader = ByteReader(bytes)
-    guard reader.readByte() == version else { throw .corruptBlob("unknown blob layout version") }
-    guard let modelCount = reader.readByte(), Int(modelCount) == bases.count else {
+    let layout = reader.readByte()
+    guard layout == version || layout == candidateVersion else {
+      throw .corruptBlob("unknown blob layout version")
+    }
+    guard let models = reader.readByte(), Int(models) == modelCount else {
       throw .corruptBlob("model count does not match the store")
     }
     var widths: [Int] = []
-    for _ in 0..<bases.count {
+    for _ in 0..<modelCount {
       guard let width = reader.readByte(), width == 2 || width == 4 else {
         throw .corruptBlob("invalid code width")
       }
       widths.append(Int(width))
     }
-    guard let ratedCount = reader.readUInt32(), Int(ratedCount) <= itemCount else {
-      throw .corruptBlob("invalid rated item count")
-    }
-    var ratedItems: [Int32] = []
-    ratedItems.reserveCapacity(Int(ratedCount))
-    var previous: Int64 = -1
-    for _ in 0..<ratedCount {
-      guard let gap = reader.readVarint(), gap > 0 else { throw .corruptBlob("invalid rated item") }
-      previous += Int64(gap)
-      guard previous < itemCount else { throw .corruptBlob("rated item out of range") }
-      ratedItems.append(Int32(previous))
-    }
+    let ratedItems = try readItems(&reader, itemCount: itemCount, what: "rated item")
+    let candidates =
+      layout == candidateVersion
+      ? try readItems(&reader, itemCount: itemCount, what: "candidate item") : nil
+    let count = candidates?.count ?? itemCount
 
     var scores: [[Float]] = []
-    scores.reserveCapacity(bases.count)
+    scores.reserveCapacity(modelCount)
     for (model, width) in widths.enumerated() {
-      guard let planes = reader.take(width * itemCount) else {
+      guard let planes = reader.take(width * count) else {
         throw .corruptBlob("score planes are truncated")
       }
-      var row = [Float](repeating: 0, count: itemCount)
-      let base = bases[model]
+      let baseRow = base(model, candidates)
+      guard baseRow.count == count else { throw .corruptBlob("base row has the wrong length") }
+      var row = [Float](repeating: 0, count: count)
       planes.withUnsafeBufferPointer { planes in
         row.withUnsafeMutableBufferPointer { row in
-          for item in 0..<itemCount {
+          for item in 0..<count {
             var value: UInt32 = 0
             for plane in stride(from: width - 1, through: 0, by: -1) {
-              value = value << 8 | UInt32(planes[plane * itemCount + item])
+              value = value << 8 | UInt32(planes[plane * count + item])
             }
-            row[item] = reconstruct(base[item], unzigzag(value), step)
+            row[item] = reconstruct(baseRow[item], unzigzag(value), step)
           }
         }
       }
       scores.append(row)
     }
     guard reader.isAtEnd else { throw .corruptBlob("unexpected bytes after the scores") }
-    return Content(ratedItems: ratedItems, scores: scores)
+    return Content(ratedItems: ratedItems, candidates: candidates, scores: scores)
   }
 
   @inline(__always)

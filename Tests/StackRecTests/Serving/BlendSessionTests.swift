@@ -296,8 +296,8 @@ import Testing
       }
       #expect(
         fields.map(\.0) == [
-          "format_version", "created_at", "dataset_fingerprint", "serve_fit", "users", "items",
-          "models", "uptime_seconds", "requests", "errors", "reloads", "failed_reloads",
+          "format_version", "created_at", "dataset_fingerprint", "serve_fit", "layout", "users",
+          "items", "models", "uptime_seconds", "requests", "errors", "reloads", "failed_reloads",
           "connections",
         ])
       let values = Dictionary(fields, uniquingKeysWith: { first, _ in first })
@@ -464,6 +464,282 @@ import Testing
       #expect(lines[1] == score)
       #expect(lines[2].contains(" failed_reloads=1 "))
       #expect(lines[2].contains(" reloads=0 "))
+    }
+  }
+
+  // MARK: - RESP
+
+  /// Converts the expected text replies to the RESP values that carry the same content.
+  struct ExpectedRESP {
+    let text: Expected
+
+    /// `3.5000 fallback=unknown-item` becomes ["3.5000", "unknown-item"].
+    func score(_ user: Int32, _ item: Int32) -> RESPValue {
+      let parts = text.score(user, item).components(separatedBy: " fallback=")
+      return .bulks([parts[0], parts.count > 1 ? parts[1] : "none"])
+    }
+
+    /// `4.0000 3.5000/unknown-item` becomes [["4.0000", "none"], ["3.5000", "unknown-item"]].
+    func scores(_ user: Int32, _ items: [Int32]) -> RESPValue {
+      .array(
+        text.scores(user, items).split(separator: " ").map { entry in
+          let parts = entry.split(separator: "/").map(String.init)
+          return .bulks([parts[0], parts.count > 1 ? parts[1] : "none"])
+        })
+    }
+
+    /// `200:4.0000 300:4.0000` becomes [["200", "4.0000", "300", "4.0000"], "none"].
+    func recommend(_ user: Int32, _ count: Int) -> RESPValue {
+      var words = text.recommend(user, count).split(separator: " ").map(String.init)
+      var fallback = "none"
+      if let last = words.last, last.hasPrefix("fallback=") {
+        fallback = String(last.dropFirst("fallback=".count))
+        words.removeLast()
+      }
+      let pairs =
+        words == ["none"] ? [] : words.flatMap { $0.split(separator: ":").map(String.init) }
+      return .array([.bulks(pairs), .bulk(fallback)])
+    }
+
+    /// `score=4.0000 unclipped=...` becomes ["score", "4.0000", "unclipped", ...].
+    func explain(_ user: Int32, _ item: Int32) -> RESPValue {
+      .bulks(
+        text.explain(user, item).split(separator: " ").flatMap {
+          $0.split(separator: "=", maxSplits: 1).map(String.init)
+        })
+    }
+  }
+
+  /// RESP requests and their replies: every command, the RESP-only ones, and the errors.
+  static func respTable(_ expected: ExpectedRESP) -> [(request: [UInt8], reply: RESPValue?)] {
+    let commands = "SCORE, SCORES, RECOMMEND, EXPLAIN, INFO, PING, RELOAD, QUIT"
+    let requests: [([String], RESPValue)] = [
+      (["SCORE", "10", "200"], expected.score(10, 200)),
+      (["score", "40", "100"], expected.score(40, 100)),
+      (["SCORE", "10", "500"], expected.score(10, 500)),
+      (["SCORE", "10", "999"], expected.score(10, 999)),
+      (["SCORE", "99", "999"], expected.score(99, 999)),
+      (["SCORES", "10", "100", "200", "999"], expected.scores(10, [100, 200, 999])),
+      (["SCORES", "99", "300"], expected.scores(99, [300])),
+      (["RECOMMEND", "10"], expected.recommend(10, 4)),
+      (["RECOMMEND", "20", "2"], expected.recommend(20, 2)),
+      (["RECOMMEND", "40"], expected.recommend(40, 4)),
+      (["RECOMMEND", "99", "1"], expected.recommend(99, 1)),
+      (["EXPLAIN", "10", "200"], expected.explain(10, 200)),
+      (["EXPLAIN", "99", "999"], expected.explain(99, 999)),
+      (["PING"], .simple("PONG")),
+      (["PING", "hello\r\nworld"], .bulk("hello\r\nworld")),
+      (["COMMAND"], .array([])),
+      (["COMMAND", "DOCS"], .array([])),
+      (["CONFIG", "GET", "save", "appendonly"], .bulks(["save", "", "appendonly", "no"])),
+      (["CONFIG", "GET", "maxmemory"], .array([])),
+      (["FOO", "1"], .error("ERR unknown command 'FOO'; commands are \(commands)")),
+      (["HELLO", "3"], .error("ERR unknown command 'HELLO'; commands are \(commands)")),
+      (["SCORE", "10"], .error("ERR wrong number of arguments for SCORE; usage: SCORE user item")),
+      (["PING", "a", "b"], .error("ERR wrong number of arguments for PING; usage: PING [message]")),
+      (
+        ["SCORE", "ten", "200"],
+        .error("ERR invalid id 'ten'; ids are integers from 0 to 2147483647")
+      ),
+      (["RECOMMEND", "10", "5"], .error("ERR invalid count '5'; k is an integer from 1 to 4")),
+      (
+        ["CONFIG", "SET", "save", ""],
+        .error(
+          "ERR unknown subcommand 'SET' for CONFIG; usage: CONFIG GET parameter [parameter ...]")
+      ),
+      (
+        ["RELOAD"],
+        .simple("OK reloaded users=4 items=5 created_at=\(expected.text.content.createdAt)")
+      ),
+    ]
+    return requests.map { (respRequest($0.0), $0.1) } + [
+      (
+        Array("*3\r\n$5\r\nSCORE\r\n$2\r\n1".utf8) + [0xFF] + Array("\r\n$3\r\n200\r\n".utf8),
+        .error("ERR invalid UTF-8 in request")
+      ),
+      // An empty array is no request and gets no reply, like a blank line.
+      (Array("*0\r\n".utf8), nil),
+    ]
+  }
+
+  @Test func respTableRepliesMatchContent() throws {
+    let expected = ExpectedRESP(text: Expected(content: Self.content()))
+    try withBlender { blender, _ throws in
+      for (request, reply) in Self.respTable(expected) {
+        // A PING after each request shows the session still works.
+        let output = send(request + respRequest(["PING"]), to: blender)
+        #expect(
+          output == (reply?.encoded ?? "") + "+PONG\r\n",
+          "request \(String(decoding: request, as: UTF8.self).debugDescription)")
+      }
+    }
+  }
+
+  @Test func respInfoIsRedisStyleBulk() throws {
+    let content = Self.content()
+    try withBlender(content) { blender, _ throws in
+      // Bytes, not Characters: Swift treats CRLF as one Character.
+      let output = Array(send(respRequest(["INFO"]), to: blender).utf8)
+      let headerEnd = try #require(output.firstIndex(of: 0x0D))
+      let body = String(decoding: output[(headerEnd + 2)..<(output.count - 2)], as: UTF8.self)
+      #expect(String(decoding: output[..<headerEnd], as: UTF8.self) == "$\(body.utf8.count)")
+      #expect(output.suffix(2) == [0x0D, 0x0A])
+      let lines = body.components(separatedBy: "\r\n")
+      #expect(lines.last == "")
+      let fields = lines.dropLast().map { line in
+        let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
+        return (parts[0], parts.count > 1 ? parts[1] : "")
+      }
+      #expect(fields.count == 14)
+      #expect(fields.contains { $0.0 == "layout" && $0.1 == "dense" })
+      let values = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+      #expect(values["created_at"] == content.createdAt)
+      #expect(values["users"] == "4")
+      #expect(values["models"] == "bias,mf")
+      #expect(values["requests"] == "1")
+    }
+  }
+
+  /// Text lines and RESP requests alternating on one connection, each answered in its own
+  /// format and in order.
+  static func mixedStream(_ expected: Expected) -> (input: [UInt8], output: String) {
+    let resp = ExpectedRESP(text: expected)
+    var input: [UInt8] = []
+    var output = ""
+    input += Array("PING\n".utf8)
+    output += "PONG\n"
+    input += respRequest(["SCORE", "10", "200"])
+    output += resp.score(10, 200).encoded
+    input += Array("SCORE 10 200\r\n".utf8)
+    output += expected.score(10, 200) + "\n"
+    input += respRequest(["SCORES", "20", "100", "999"])
+    output += resp.scores(20, [100, 999]).encoded
+    input += respRequest(["PING"]) + respRequest(["PING", "x"])
+    output += "+PONG\r\n$1\r\nx\r\n"
+    input += Array("\nFOO\n".utf8)
+    output += "ERR unknown command 'FOO'; commands are "
+      + "SCORE, SCORES, RECOMMEND, EXPLAIN, INFO, PING, RELOAD, QUIT\n"
+    input += respRequest(["RECOMMEND", "99", "2"])
+    output += resp.recommend(99, 2).encoded
+    // The rest of an over-long line is skipped, even where a chunk of it starts with '*'.
+    input += Array(("x" + String(repeating: "*", count: 70) + "\n").utf8)
+    output += "ERR line too long; requests are limited to 64 bytes\n"
+    input += respRequest(["EXPLAIN", "10", "200"])
+    output += resp.explain(10, 200).encoded
+    input += Array("*0\r\n".utf8)
+    input += Array("EXPLAIN 10 200".utf8)
+    output += expected.explain(10, 200) + "\n"
+    return (input, output)
+  }
+
+  @Test(arguments: [1, 2, 7, 64, 1 << 20])
+  func mixedTextAndRESPGiveSameReplies(chunkSize: Int) throws {
+    let stream = Self.mixedStream(Expected(content: Self.content()))
+    try withBlender { blender, _ throws in
+      let session = BlendSession(blender: blender, allowsAdministration: false)
+      let result = feed(stream.input, to: session, chunkSize: chunkSize)
+      #expect(result.output == stream.output)
+      #expect(!result.closed)
+    }
+  }
+
+  @Test(arguments: [1, 7, 1 << 20])
+  func respQuitRepliesOKAndCloses(chunkSize: Int) throws {
+    try withBlender { blender, _ throws in
+      let session = BlendSession(blender: blender, allowsAdministration: false)
+      let input = respRequest(["PING"]) + respRequest(["QUIT"]) + respRequest(["PING"])
+      let result = feed(input, to: session, chunkSize: chunkSize)
+      #expect(result.output == "+PONG\r\n+OK\r\n")
+      #expect(result.closed)
+    }
+  }
+
+  @Test func respQuitConsumesUpToItsEnd() throws {
+    try withBlender { blender, _ throws in
+      let session = BlendSession(blender: blender, allowsAdministration: false)
+      let input = respRequest(["QUIT"]) + respRequest(["PING"])
+      var output: [UInt8] = []
+      let result = input.withUnsafeBytes { session.process($0, into: &output) }
+      #expect(result.consumed == respRequest(["QUIT"]).count)
+      #expect(result.close)
+    }
+  }
+
+  static let malformedRESP: [(String, String)] = [
+    ("*-1\r\n", "invalid array length '-'"),
+    ("*6\r\n", "too many arguments (6); requests take at most 5"),
+    ("*1\r\n+PING\r\n", "expected '$', got '+'"),
+    ("*1\r\n$-1\r\n", "invalid bulk length '-'"),
+    ("*1\r\n$4\r\nPINGxx", "missing CRLF after a bulk string"),
+    ("*1\r\n$65\r\n", "request too long; its arguments, joined by spaces, are limited to 64 bytes"),
+  ]
+
+  @Test(arguments: malformedRESP)
+  func malformedRESPGetsOneErrorAndCloses(request: String, details: String) throws {
+    try withBlender { blender, _ throws in
+      for chunkSize in [1, 3, 1 << 20] {
+        let session = BlendSession(blender: blender, allowsAdministration: false)
+        let input = Array(("PING\n" + request + "PING\n" + "*1\r\n$4\r\nPING\r\n").utf8)
+        let result = feed(input, to: session, chunkSize: chunkSize)
+        #expect(result.output == "PONG\n-ERR protocol error: \(details)\r\n", "\(chunkSize)")
+        #expect(result.closed)
+      }
+    }
+  }
+
+  @Test func incompleteRESPAtEndGetsError() throws {
+    try withBlender { blender, _ throws in
+      let request = respRequest(["SCORE", "10", "200"])
+      let output = send(respRequest(["PING"]) + request.dropLast(3), to: blender)
+      #expect(
+        output == "+PONG\r\n-ERR protocol error: incomplete request at the end of the input\r\n")
+    }
+  }
+
+  @Test func respRequestOfferedInShorterSlices() throws {
+    // The TCP server may offer a shorter slice of a request it offered before.
+    let expected = ExpectedRESP(text: Expected(content: Self.content())).scores(10, [100, 200, 300])
+    try withBlender { blender, _ throws in
+      let session = BlendSession(blender: blender, allowsAdministration: false)
+      let request = respRequest(["SCORES", "10", "100", "200", "300"])
+      var output: [UInt8] = []
+      for length in [30, 5, 40, 12] {
+        let prefix = Array(request[..<length])
+        let result = prefix.withUnsafeBytes { session.process($0, into: &output) }
+        #expect(result.consumed == 0)
+      }
+      let result = request.withUnsafeBytes { session.process($0, into: &output) }
+      #expect(result.consumed == request.count)
+      #expect(String(decoding: output, as: UTF8.self) == expected.encoded)
+    }
+  }
+
+  @Test func inputLimitReplyUsesPendingFormat() throws {
+    try withBlender { blender, _ throws in
+      let session = BlendSession(blender: blender, allowsAdministration: false)
+      var output: [UInt8] = []
+      let partial = Array(respRequest(["SCORE", "10", "200"])[..<20])
+      _ = partial.withUnsafeBytes { session.process($0, into: &output) }
+      session.inputLimitExceeded(limit: 100, into: &output)
+      #expect(
+        String(decoding: output, as: UTF8.self)
+          == "-ERR request too long (limit 100 bytes); closing connection\r\n")
+
+      let text = BlendSession(blender: blender, allowsAdministration: false)
+      var textOutput: [UInt8] = []
+      _ = Array("SCORE 10".utf8).withUnsafeBytes { text.process($0, into: &textOutput) }
+      text.inputLimitExceeded(limit: 100, into: &textOutput)
+      #expect(
+        String(decoding: textOutput, as: UTF8.self)
+          == "ERR request too long (limit 100 bytes); closing connection\n")
+    }
+  }
+
+  @Test func respReloadNeedsPermission() throws {
+    try withBlender { blender, _ throws in
+      let output = send(
+        respRequest(["RELOAD"]) + respRequest(["PING"]), to: blender, allowsAdministration: false)
+      #expect(output == "-ERR not permitted: RELOAD is disabled for this client\r\n+PONG\r\n")
     }
   }
 }

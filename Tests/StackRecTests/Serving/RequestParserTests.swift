@@ -186,4 +186,116 @@ import Testing
       try parser.parse(Array("SCORES 1 \(items) 1001".utf8))
     }
   }
+
+  // MARK: - RESP
+
+  /// Parses `arguments` as the bulk strings of a RESP request.
+  private func parseRESP(_ arguments: [[UInt8]]) throws(RequestError) -> Request? {
+    var buffer: [UInt8] = []
+    var words: [Range<Int>] = []
+    for argument in arguments {
+      words.append(buffer.count..<buffer.count + argument.count)
+      buffer += argument
+    }
+    do {
+      return try buffer.withUnsafeBytes { bytes in
+        try Self.parser.parse(words: words, in: bytes, format: .resp)
+      }
+    } catch let error as RequestError {
+      throw error
+    } catch {
+      preconditionFailure("parse throws only RequestError")
+    }
+  }
+
+  private func parseRESP(_ arguments: [String]) throws(RequestError) -> Request? {
+    try parseRESP(arguments.map { Array($0.utf8) })
+  }
+
+  private func parseRESPError(_ arguments: [String]) -> RequestError? {
+    do {
+      _ = try parseRESP(arguments)
+      return nil
+    } catch {
+      return error
+    }
+  }
+
+  @Test(arguments: validLines)
+  func textRequestsParseTheSameInRESP(line: String, expected: Request) throws {
+    let words = line.split(separator: " ").map(String.init)
+    #expect(try parseRESP(words) == expected)
+  }
+
+  static let respOnlyRequests: [([String], Request)] = [
+    (["PING", "hello world"], .echo("hello world")),
+    (["ping", ""], .echo("")),
+    (["COMMAND"], .commandDocs),
+    (["COMMAND", "DOCS"], .commandDocs),
+    (["command", "docs", "SCORE", "PING"], .commandDocs),
+    (["CONFIG", "GET", "save"], .configGet(["save"])),
+    (["config", "get", "save", "appendonly"], .configGet(["save", "appendonly"])),
+    // redis-benchmark's __rand_int__ writes ids with leading zeros.
+    (["SCORE", "000000000012", "31"], .score(user: 12, item: 31)),
+  ]
+
+  @Test(arguments: respOnlyRequests)
+  func respRequestParses(arguments: [String], expected: Request) throws {
+    #expect(try parseRESP(arguments) == expected)
+  }
+
+  static let malformedRESPRequests: [([String], RequestError)] = [
+    (["FOO"], .unknownCommand("FOO")),
+    ([""], .unknownCommand("")),
+    (["SCORE 1 31"], .unknownCommand("SCORE 1 31")),
+    (["PING", "a", "b"], .wrongArity(command: "PING", usage: "PING [message]")),
+    (["SCORE", "1"], .wrongArity(command: "SCORE", usage: "SCORE user item")),
+    (["SCORE", "1 2", "3"], .invalidID("1 2")),
+    (["SCORE", "", "3"], .invalidID("")),
+    (["SCORES", "1", "2", "3", "4", "5", "6"], .tooManyItems(maximum: 4)),
+    (
+      ["COMMAND", "COUNT"],
+      .unknownSubcommand(command: "COMMAND", name: "COUNT", usage: "COMMAND [DOCS [command ...]]")
+    ),
+    (
+      ["CONFIG", "GET"],
+      .wrongArity(command: "CONFIG", usage: "CONFIG GET parameter [parameter ...]")
+    ),
+    (
+      ["CONFIG", "SET", "save", ""],
+      .unknownSubcommand(
+        command: "CONFIG", name: "SET", usage: "CONFIG GET parameter [parameter ...]")
+    ),
+  ]
+
+  @Test(arguments: malformedRESPRequests)
+  func malformedRESPRequestThrowsError(arguments: [String], expected: RequestError) {
+    #expect(parseRESPError(arguments) == expected)
+  }
+
+  @Test func invalidUTF8InRESPIsRejected() {
+    #expect(throws: RequestError.invalidUTF8) {
+      try parseRESP([Array("SCORE".utf8), [0x31, 0xFF], Array("2".utf8)])
+    }
+  }
+
+  @Test func emptyRESPArrayIsNoRequest() throws {
+    #expect(try parseRESP([String]()) == nil)
+  }
+
+  @Test(arguments: ["COMMAND", "COMMAND DOCS", "CONFIG GET save", "PING hello"])
+  func respOnlyCommandsAreRejectedInText(line: String) {
+    let expected: RequestError =
+      line.hasPrefix("PING")
+      ? .wrongArity(command: "PING", usage: "PING")
+      : .unknownCommand(String(line.prefix { $0 != " " }))
+    #expect(parseError(Array(line.utf8)) == expected)
+  }
+
+  @Test func unknownSubcommandShowsUsage() throws {
+    let error = try #require(parseRESPError(["CONFIG", "RESETSTAT", "now"]))
+    #expect(
+      error.description
+        == "unknown subcommand 'RESETSTAT' for CONFIG; usage: CONFIG GET parameter [parameter ...]")
+  }
 }

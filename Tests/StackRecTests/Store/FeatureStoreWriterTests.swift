@@ -8,11 +8,11 @@ import Testing
   private static let secondCreatedAt = "2026-02-02T00:00:00.000Z"
 
   /// Returns every blended score of a snapshot, row by row.
-  private func allScores(_ snapshot: StoreSnapshot) -> [Float] {
+  private func allScores(_ snapshot: StoreSnapshot) throws -> [Float] {
     var scores: [Float] = []
     for user in 0..<snapshot.userCount {
       for item in 0..<snapshot.itemCount {
-        scores.append(snapshot.score(user: user, item: item).value)
+        scores.append(try snapshot.score(user: user, item: item).value)
       }
     }
     return scores
@@ -98,7 +98,7 @@ import Testing
       let second = StoreFixtures.randomContent(seed: 35, createdAt: Self.secondCreatedAt)
       _ = try FeatureStoreWriter.write(first, to: path)
       let bytesBefore = try readStoreTestFile(path)
-      let scoresBefore = allScores(try FeatureStoreReader.load(path: path))
+      let scoresBefore = try allScores(try FeatureStoreReader.load(path: path))
 
       #expect(throws: OutputError.self) {
         try FeatureStoreWriter.write(second, to: path, failAt: stage)
@@ -107,7 +107,7 @@ import Testing
       #expect(try readStoreTestFile(path) == bytesBefore)
       let snapshot = try FeatureStoreReader.load(path: path)
       #expect(snapshot.header.createdAt == Self.firstCreatedAt)
-      #expect(allScores(snapshot) == scoresBefore)
+      #expect(try allScores(snapshot) == scoresBefore)
       #expect(try directory.entries() == ["store.sqlite", "store.sqlite.lock"])
     }
   }

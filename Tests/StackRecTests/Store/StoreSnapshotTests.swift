@@ -53,7 +53,7 @@ import Testing
     let content = StoreFixtures.randomContent(seed: 3)
     try withLoaded(content) { snapshot, _ throws in
       for user in 0..<content.userCount {
-        #expect(Array(snapshot.ratedItems(user: user)) == content.ratedItems[user])
+        #expect(try snapshot.ratedItems(user: user) == content.ratedItems[user])
       }
     }
   }
@@ -107,7 +107,7 @@ import Testing
             content, StoreFixtures.modelScores(content, user: user, item: item))
           let expected = StoreFixtures.clipped(content, unclipped)
           if expected != unclipped { clippedCount += 1 }
-          let served = snapshot.score(user: user, item: item).value
+          let served = try snapshot.score(user: user, item: item).value
           if abs(Double(served) - expected) > worst {
             worst = abs(Double(served) - expected)
             worstPlace = "user \(user), item \(item)"
@@ -129,7 +129,7 @@ import Testing
           let expected = Fallback(
             userKnown: content.userSupport[user] > 0, itemKnown: content.itemSupport[item] > 0)
           seen.insert(expected.rawValue)
-          #expect(snapshot.score(user: user, item: item).fallback == expected)
+          #expect(try snapshot.score(user: user, item: item).fallback == expected)
         }
       }
       #expect(seen.count == 4)
@@ -143,7 +143,7 @@ import Testing
       for item in 0..<content.itemCount {
         let scores = content.models.map { $0.unknownUserScores[item] }
         let expected = StoreFixtures.clipped(content, StoreFixtures.blended(content, scores))
-        let served = snapshot.score(user: nil, item: item)
+        let served = try snapshot.score(user: nil, item: item)
         #expect(abs(Double(served.value) - expected) <= tolerance, "item \(item)")
         #expect(served.fallback == .unknownUser)
         #expect(try snapshot.modelScores(user: nil, item: item) == scores)
@@ -158,7 +158,7 @@ import Testing
       for user in 0..<content.userCount {
         let scores = content.models.map { $0.unknownItemScores[user] }
         let expected = StoreFixtures.clipped(content, StoreFixtures.blended(content, scores))
-        let served = snapshot.score(user: user, item: nil)
+        let served = try snapshot.score(user: user, item: nil)
         #expect(abs(Double(served.value) - expected) <= tolerance, "user \(user)")
         let fallback: Fallback =
           content.userSupport[user] > 0 ? .unknownItem : .unknownUserAndItem
@@ -173,7 +173,7 @@ import Testing
     try withLoaded(content) { snapshot, _ throws in
       let scores: [Float] = [3.25, 2.75, 3.5]
       let expected = StoreFixtures.clipped(content, StoreFixtures.blended(content, scores))
-      let served = snapshot.score(user: nil, item: nil)
+      let served = try snapshot.score(user: nil, item: nil)
       #expect(abs(Double(served.value) - expected) <= 1e-5)
       #expect(served.fallback == .unknownUserAndItem)
       #expect(try snapshot.modelScores(user: nil, item: nil) == scores)
@@ -198,7 +198,7 @@ import Testing
             StoreFixtures.blended(content, StoreFixtures.modelScores(content, user: user, item: $0))
           )
         }.sorted(by: >)
-        let served = snapshot.recommend(user: user, count: 5)
+        let served = try snapshot.recommend(user: user, count: 5)
         #expect(served.count == min(5, candidates.count))
         for (rank, entry) in served.enumerated() {
           #expect(candidates.contains(entry.item), "user \(user) got item \(entry.item)")

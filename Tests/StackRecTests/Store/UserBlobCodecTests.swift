@@ -195,7 +195,7 @@ import Testing
   }
 
   @Test(arguments: [
-    ([UInt8]([2, 2, 2, 2]), "unknown blob layout version"),
+    ([UInt8]([3, 2, 2, 2]), "unknown blob layout version"),
     ([1, 3, 2, 2, 2], "model count does not match the store"),
     ([1, 2, 3, 2], "invalid code width"),
     ([1, 2, 2, 2, 6, 0, 0, 0], "invalid rated item count"),

@@ -1,0 +1,115 @@
+/// Item kNN for candidate-limited stores and large datasets: per-item lists
+/// of the most similar items replace the full similarity rows.
+///
+/// NOTE: with lists of `maxNeighbors` items, a user's neighbours for item i
+/// come from i's most similar items only; when fewer than k of the user's
+/// rated items are on the list, the prediction uses fewer neighbours than
+/// the exact model would. The exact model is used for evaluation; lists
+/// serve only candidate scoring.
+extension ItemKNNModel {
+  /// The list length used for candidate scoring.
+  static let candidateListLength = 100
+
+  public func makeCandidateScorer() -> any CandidateScorer {
+    ItemKNNListScorer(model: self, lists: cosineLists(maxNeighbors: Self.candidateListLength))
+  }
+
+  /// Each item's `maxNeighbors` most similar items with positive cosine
+  /// similarity, most similar first (ties by lower index). The similarities
+  /// are scaled by the target item's norm, which cancels in the weighted
+  /// mean.
+  func cosineLists(maxNeighbors: Int) -> NeighbourLists {
+    var lists = [[(item: Int32, similarity: Float)]](repeating: [], count: itemCount)
+    lists.withUnsafeMutableBufferPointer { output in
+      let shared = SharedBuffer(output)
+      // Each worker writes only the lists of its own items.
+      parallelChunks(itemCount) { chunk in
+        let workspace = self.makeWorkspace()
+        for item in chunk where self.byItem.count(ofRow: item) > 0 {
+          self.fillSimilarityRow(item: item, workspace: workspace, ranked: false)
+          var candidates: [(item: Int32, similarity: Float)] = []
+          for other in 0..<self.itemCount where workspace.row[other] > 0 {
+            candidates.append((Int32(other), workspace.row[other]))
+          }
+          let ranksAbove = { (a: (item: Int32, similarity: Float), b: (item: Int32, similarity: Float)) in
+            a.similarity > b.similarity || (a.similarity == b.similarity && a.item < b.item)
+          }
+          if candidates.count > maxNeighbors {
+            candidates = Array(partialTop(candidates, maxNeighbors, by: ranksAbove))
+          }
+          candidates.sort(by: ranksAbove)
+          shared[item] = candidates
+        }
+      }
+    }
+    var offsets = [0]
+    var items: [Int32] = []
+    var similarities: [Float] = []
+    for list in lists {
+      for neighbour in list {
+        items.append(neighbour.item)
+        similarities.append(neighbour.similarity)
+      }
+      offsets.append(items.count)
+    }
+    return NeighbourLists(offsets: offsets, items: items, similarities: similarities)
+  }
+}
+
+/// Scores candidates by walking each item's neighbour list until k items
+/// the user rated are found.
+struct ItemKNNListScorer: CandidateScorer {
+  let model: ItemKNNModel
+  let lists: NeighbourLists
+
+  func scores(users: [Int], items: [[Int32]]) -> [[Float]] {
+    let k = model.configuration.neighbors
+    let fallback = Float(model.globalMean)
+    var ratings = [Float](repeating: 0, count: model.itemCount)
+    var result: [[Float]] = []
+    result.reserveCapacity(users.count)
+    for (user, candidates) in zip(users, items) {
+      let range = model.byUser.range(ofRow: user)
+      guard !range.isEmpty else {
+        result.append([Float](repeating: fallback, count: candidates.count))
+        continue
+      }
+      for entry in range { ratings[Int(model.byUser.columns[entry])] = model.byUser.values[entry] }
+      var plainMean: Float = 0
+      for entry in range.prefix(k) { plainMean += model.byUser.values[entry] }
+      plainMean /= Float(min(k, range.count))
+
+      var scores = [Float](repeating: 0, count: candidates.count)
+      ratings.withUnsafeBufferPointer { ratings in
+        lists.items.withUnsafeBufferPointer { neighbours in
+          lists.similarities.withUnsafeBufferPointer { similarities in
+            for (position, item) in candidates.enumerated() {
+              guard model.byItem.count(ofRow: Int(item)) > 0 else {
+                scores[position] = fallback
+                continue
+              }
+              var found = 0
+              var similaritySum: Float = 0
+              var weightedSum: Float = 0
+              var entry = lists.offsets[Int(item)]
+              let end = lists.offsets[Int(item) + 1]
+              while entry < end && found < k {
+                let rating = ratings[Int(neighbours[entry])]
+                if rating > 0 {
+                  similaritySum += similarities[entry]
+                  weightedSum += similarities[entry] * rating
+                  found += 1
+                }
+                entry += 1
+              }
+              scores[position] = similaritySum > 0 ? weightedSum / similaritySum : plainMean
+            }
+          }
+        }
+      }
+      result.append(scores)
+      for entry in range { ratings[Int(model.byUser.columns[entry])] = 0 }
+    }
+    return result
+  }
+}
