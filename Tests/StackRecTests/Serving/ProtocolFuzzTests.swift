@@ -6,22 +6,23 @@ import Testing
 /// Seeded random input through `RequestParser.parse` and `BlendSession.process`, checked
 /// against an independent reading of the protocol in this file.
 ///
-/// Each test draws `inputCount` inputs of four kinds. Token soups mix command names, ids,
-/// spaces, tabs, CR, LF, NUL, invalid UTF-8 and path-like words. The others are random bytes,
-/// very long lines, and well-formed requests with random casing and spacing. The session
-/// test also feeds every input in random chunk sizes and then sends `PING`, which must get
-/// `PONG`.
+/// Each text test draws `inputCount` inputs of four kinds. Token soups mix command names,
+/// ids, spaces, tabs, CR, LF, NUL, invalid UTF-8 and path-like words. The others are random
+/// bytes, very long lines, and well-formed requests with random casing and spacing. The
+/// session test also feeds every input in random chunk sizes and then sends `PING`, which
+/// must get `PONG`. A RESP test sends a quarter as many RESP arrays, some of them damaged.
 ///
-/// The normal suite runs 10^6 inputs per test. `STACKREC_FUZZ_INPUTS` sets another count
-/// and `STACKREC_FUZZ_SEED` another seed, for long runs:
+/// The normal suite runs 250,000 inputs per text test, so that the three tests take about
+/// ten seconds. `STACKREC_FUZZ_INPUTS` sets another count and `STACKREC_FUZZ_SEED` another
+/// seed, for the long runs that docs/RELIABILITY.md records:
 ///
 /// ```
-/// STACKREC_FUZZ_INPUTS=100000000 swift test -c release --filter ProtocolFuzzTests
+/// STACKREC_FUZZ_INPUTS=1000000 swift test -c release --filter ProtocolFuzzTests
 /// ```
 @Suite struct ProtocolFuzzTests {
   static let inputCount: Int = {
     let text = ProcessInfo.processInfo.environment["STACKREC_FUZZ_INPUTS"] ?? ""
-    return Int(text) ?? 1_000_000
+    return Int(text) ?? 250_000
   }()
 
   static let seed: UInt64 = {
@@ -101,7 +102,8 @@ import Testing
       var expectedReply: [UInt8] = []
 
       for index in 0..<Self.inputCount {
-        var stream = InputGenerator.input(&generator)
+        // A request that starts with `*` is RESP, which sessionSurvivesRandomRESP covers.
+        var stream = InputGenerator.input(&generator).map { $0 == 0x2A ? 0x23 : $0 }
         stream += stream.last == 0x0A ? Array("PING\n".utf8) : Array("\nPING\n".utf8)
         let lines = LineOracle.lines(of: stream, limits: limits)
 
@@ -150,6 +152,72 @@ import Testing
 
         // QUIT ends a connection; the next input starts a new one.
         if closed { session = BlendSession(blender: blender, allowsAdministration: false) }
+        if failures.count >= 10 { break }
+      }
+      #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+  }
+
+  @Test func sessionSurvivesRandomRESP() throws {
+    try StoreTestDirectory.with { directory in
+      let path = directory.file("store.sqlite")
+      _ = try FeatureStoreWriter.write(BlendSessionTests.content(), to: path)
+      let limits = Self.limits
+      let blender = try Blender(storePath: path, limits: limits, logger: silentLogger)
+      var generator = SeededGenerator(seed: Self.seed ^ 0x0052_4553_5000)
+      var failures: [String] = []
+      let ping = Array("*1\r\n$4\r\nPING\r\n".utf8) + Array("PING\n".utf8)
+      // An unfinished request contains at most the joined arguments and their length headers.
+      let pendingBound = limits.maxLineLength + 32 * (limits.maxBatch + 4)
+
+      for index in 0..<max(1, Self.inputCount / 4) {
+        let input = RESPGenerator.input(&generator, limits: limits)
+        let stream = input.damaged ? input.bytes : input.bytes + ping
+        let session = BlendSession(blender: blender, allowsAdministration: false)
+        var pending: [UInt8] = []
+        var output: [UInt8] = []
+        var closed = false
+        var offset = 0
+        while offset < stream.count && !closed {
+          let end = min(stream.count, offset + 1 + generator.nextInt(below: 64))
+          pending += stream[offset..<end]
+          offset = end
+          let result = pending.withUnsafeBytes { session.process($0, into: &output) }
+          pending.removeFirst(result.consumed)
+          closed = result.close
+          if !closed && pending.count > pendingBound {
+            failures.append("input \(index): \(pending.count) bytes left unconsumed")
+            break
+          }
+        }
+
+        var replies = RESPReplies(output)
+        let problem: String?
+        if input.damaged {
+          // Damaged framing may end the session. Its last reply is then the protocol error,
+          // or the reply to a QUIT: `+OK` in RESP, `OK bye` in a text line that the damage
+          // uncovered.
+          let lines = output.split(separator: 0x0A).map { Array($0.filter { $0 != 0x0D }) }
+          let last = lines.last ?? []
+          let endsWell =
+            last.starts(with: Array("-ERR protocol error".utf8)) || last == Array("+OK".utf8)
+            || last == Array("OK bye".utf8)
+          problem = closed && !endsWell ? "closed after \(describe(last))" : nil
+        } else if closed != input.closes {
+          problem = "closed \(closed), expected \(input.closes)"
+        } else if input.closes {
+          let all = replies.all()
+          problem = all.count == input.replies ? nil : "\(all.count) replies, expected \(input.replies)"
+        } else {
+          let all = replies.all()
+          problem =
+            all.count == input.replies + 1 && all.last == Array("+PONG\r\n".utf8)
+              && Array(replies.rest) == Array("PONG\n".utf8)
+            ? nil : "\(all.count) replies and \(describe(replies.rest)), expected \(input.replies) and PONG"
+        }
+        if let problem {
+          failures.append("input \(index): \(describe(stream)): \(problem) in \(describe(output))")
+        }
         if failures.count >= 10 { break }
       }
       #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
@@ -378,6 +446,118 @@ enum InputGenerator {
         ? special[generator.nextInt(below: special.count)]
         : UInt8(truncatingIfNeeded: generator.next())
     }
+  }
+}
+
+// MARK: - RESP
+
+/// Random RESP arrays of bulk strings, as Redis clients send requests, sometimes damaged.
+enum RESPGenerator {
+  struct Input {
+    var bytes: [UInt8]
+    /// True when bytes were changed or cut after framing, so the outcome is unknown.
+    var damaged: Bool
+    /// For undamaged input: the replies expected, and whether the session must end.
+    var replies: Int
+    var closes: Bool
+  }
+
+  /// Generates one to three arrays and predicts the session's replies to them: one per
+  /// array, until QUIT or an array over the limits, whose protocol error ends the session.
+  static func input(_ generator: inout SeededGenerator, limits: Blender.Limits) -> Input {
+    var input = Input(bytes: [], damaged: false, replies: 0, closes: false)
+    for _ in 0...generator.nextInt(below: 3) {
+      var words: [[UInt8]]
+      if generator.nextInt(below: 4) == 0 {
+        words = (0...generator.nextInt(below: 9)).map { _ in InputGenerator.token(&generator) }
+      } else {
+        words = InputGenerator.wellFormed(&generator)
+          .split(whereSeparator: { [0x20, 0x09, 0x0D, 0x0A, 0x00].contains($0) }).map(Array.init)
+      }
+      if words.isEmpty { words = [Array("PING".utf8)] }
+      input.bytes += Array("*\(words.count)\r\n".utf8)
+      for word in words {
+        input.bytes += Array("$\(word.count)\r\n".utf8) + word + [0x0D, 0x0A]
+      }
+      if input.closes { continue }
+      input.replies += 1
+      let joined = words.reduce(-1) { $0 + $1.count + 1 }
+      let isQuit = words.count == 1 && String(decoding: words[0], as: UTF8.self).uppercased() == "QUIT"
+      if words.count > limits.maxBatch + 2 || joined > limits.maxLineLength || isQuit {
+        input.closes = true
+      }
+    }
+
+    // Damage: cut the input, change a byte, or follow it with a broken header.
+    switch generator.nextInt(below: 10) {
+    case 0:
+      input.bytes = Array(input.bytes.prefix(generator.nextInt(below: input.bytes.count)))
+      input.damaged = true
+    case 1:
+      input.bytes[generator.nextInt(below: input.bytes.count)] = UInt8(truncatingIfNeeded: generator.next())
+      input.damaged = true
+    case 2:
+      input.bytes += [UInt8(ascii: "*")] + InputGenerator.randomBytes(&generator, count: 1 + generator.nextInt(below: 40))
+      input.damaged = true
+    default:
+      break
+    }
+    return input
+  }
+}
+
+/// Splits RESP replies: simple strings, errors, integers, bulk strings and arrays of them.
+struct RESPReplies {
+  private let bytes: [UInt8]
+  private var position = 0
+
+  init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+  /// The bytes after the last whole reply that `all()` found.
+  var rest: ArraySlice<UInt8> { bytes[position...] }
+
+  /// Returns every whole reply from the current position, each with its CRLFs.
+  mutating func all() -> [[UInt8]] {
+    var replies: [[UInt8]] = []
+    while let end = replyEnd(from: position) {
+      replies.append(Array(bytes[position..<end]))
+      position = end
+    }
+    return replies
+  }
+
+  /// Returns the offset just past the reply that starts at `start`, or nil.
+  private func replyEnd(from start: Int) -> Int? {
+    guard start < bytes.count, let lineEnd = crlf(from: start) else { return nil }
+    let header = String(decoding: bytes[(start + 1)..<lineEnd], as: UTF8.self)
+    switch bytes[start] {
+    case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"):
+      return lineEnd + 2
+    case UInt8(ascii: "$"):
+      guard let length = Int(header) else { return nil }
+      if length < 0 { return lineEnd + 2 }
+      let end = lineEnd + 2 + length + 2
+      return end <= bytes.count ? end : nil
+    case UInt8(ascii: "*"):
+      guard let count = Int(header) else { return nil }
+      var end = lineEnd + 2
+      for _ in 0..<max(count, 0) {
+        guard let next = replyEnd(from: end) else { return nil }
+        end = next
+      }
+      return end
+    default:
+      return nil
+    }
+  }
+
+  private func crlf(from start: Int) -> Int? {
+    var index = start
+    while index + 1 < bytes.count {
+      if bytes[index] == 0x0D && bytes[index + 1] == 0x0A { return index }
+      index += 1
+    }
+    return nil
   }
 }
 
