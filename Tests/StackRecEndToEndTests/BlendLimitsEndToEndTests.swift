@@ -72,7 +72,7 @@ import Testing
       let extra = try server.connect()
       #expect(try extra.readLine() == "ERR too many connections (limit 2); try again later")
       #expect(try extra.readLine() == nil)
-      #expect(server.log.contains("rejected connection: too many connections"))
+      #expect(server.child.waitForLog("rejected connection: too many connections"))
 
       // The open clients still work, and closing one makes room.
       try clients[1].send("PING\n")

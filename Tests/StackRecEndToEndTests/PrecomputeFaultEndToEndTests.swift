@@ -25,7 +25,7 @@ import Testing
   /// Synthetic ratings large enough that writing the store takes a noticeable time.
   static func writeLargeRatings(in directory: ScratchDirectory) throws -> String {
     let data = directory.file("large")
-    try SyntheticRatings(users: 1500, items: 2000, ratings: 150_000, seed: 5).write(to: data)
+    try SyntheticRatings(users: 800, items: 1500, ratings: 80_000, seed: 5).write(to: data)
     return data + "/ratings.csv"
   }
 
