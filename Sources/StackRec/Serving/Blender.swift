@@ -32,6 +32,9 @@ public final class Blender: Sendable {
   private let startTime = Stopwatch()
   /// Counts repeats of the protocol-error warning, which sessions on every thread log.
   private let protocolErrorLimiter: Mutex<LogRepeatLimiter>
+  /// Counts repeats of the errors reading a candidate-limited store while serving, which
+  /// every request for an uncached user hits once the file is damaged.
+  private let storeErrorLimiter: Mutex<LogRepeatLimiter>
 
   /// Incremented by each successful reload.
   let generation = Atomic<Int>(0)
@@ -51,6 +54,7 @@ public final class Blender: Sendable {
     self.limits = limits
     self.logger = logger
     protocolErrorLimiter = Mutex(LogRepeatLimiter(logger: logger))
+    storeErrorLimiter = Mutex(LogRepeatLimiter(logger: logger))
     parser = RequestParser(
       maxCount: limits.maxCount, maxBatch: limits.maxBatch, defaultCount: limits.defaultCount)
     let snapshot = try FeatureStoreReader.load(path: storePath)
@@ -114,6 +118,12 @@ public final class Blender: Sendable {
     }
   }
 
+  /// Logs an error reading the store while serving. Repeats of `message` within 10 seconds
+  /// are counted, and the count is logged with the next one after that.
+  private func logStoreError(_ message: String, _ metadata: [String: any CustomStringConvertible]) {
+    storeErrorLimiter.withLock { $0.log(.error, message, metadata, now: .now) }
+  }
+
   /// Answers a request from `snapshot`. The session, which owns the connection, checks
   /// that RELOAD is permitted and closes the connection after QUIT.
   public func answer(_ request: Request, from snapshot: StoreSnapshot) -> Reply {
@@ -122,7 +132,7 @@ public final class Blender: Sendable {
     } catch {
       // Only a candidate-limited store reads users from the file while
       // serving; a blob that fails its checks fails this request only.
-      logger.error("cannot read the store", ["request": "\(request)", "error": "\(error)"])
+      logStoreError("cannot read the store", ["request": "\(request)", "error": "\(error)"])
       return .error("internal error: cannot read the stored scores: \(error)")
     }
   }
@@ -216,7 +226,7 @@ public final class Blender: Sendable {
             scores, userSupport: support.user, itemSupport: support.item),
           result: blended.value, fallback: blended.fallback))
     } catch {
-      logger.error("cannot decode scores for EXPLAIN", ["user": user, "error": "\(error)"])
+      logStoreError("cannot decode scores for EXPLAIN", ["user": user, "error": "\(error)"])
       return .error("internal error: cannot decode the stored scores for user \(user)")
     }
   }
