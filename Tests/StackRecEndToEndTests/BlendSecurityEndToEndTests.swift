@@ -186,6 +186,32 @@ import Testing
     }
   }
 
+  @Test func openStoreDescriptorIsReadOnly() throws {
+    try ScratchDirectory.with { directory in
+      // A candidate-limited store stays open while serving; a dense one is closed after
+      // loading.
+      let store = directory.file("store.sqlite")
+      try BlendStoreFaultEndToEndTests.writeStore(.candidates, at: store, version: 1, in: directory)
+      let server = try BlendServer(store: store, in: directory)
+      #expect(try server.exchange(["SCORE 1 1"])[0].hasPrefix("ERR") == false)
+
+      let fdDirectory = "/proc/\(server.pid)/fd"
+      let descriptors = try FileManager.default.contentsOfDirectory(atPath: fdDirectory).filter {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: fdDirectory + "/" + $0)) == store
+      }
+      #expect(descriptors.count == 1, "\(descriptors)")
+      for descriptor in descriptors {
+        // fdinfo gives the open flags in octal; the access mode is the low two bits.
+        let info = try String(contentsOfFile: "/proc/\(server.pid)/fdinfo/\(descriptor)", encoding: .utf8)
+        let flags = info.split(separator: "\n").first { $0.hasPrefix("flags:") }
+          .flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8) }
+        let mode = try #require(flags, "\(info)") & Int(O_ACCMODE)
+        #expect(mode == Int(O_RDONLY), "\(info)")
+      }
+      #expect(server.stop() == 0)
+    }
+  }
+
   @Test(.enabled(if: TmpfsMount.isAvailable || geteuid() != 0, "root needs a read-only mount"))
   func readOnlyStoreServesAndReloads() throws {
     try ScratchDirectory.with { directory in
