@@ -218,4 +218,65 @@ import Testing
       }
     }
   }
+
+  // MARK: - Memory across reloads
+
+  /// Writes a dense store of 500 users and 12,000 items whose decoded scores take about
+  /// 24 MB in the blender (one `Float` per pair), with one exact rank-1 model so that it
+  /// writes fast.
+  static func writeLargeStore(at path: String) throws {
+    let users = 500
+    let items = 12_000
+    let userTerms = (0..<users).map { Float(1 + $0 % 4) / 2 }
+    let itemTerms = (0..<items).map { Float(1 + $0 % 5) / 2 }
+    let model = StoredModel(
+      key: "bias", scores: userTerms.flatMap { user in itemTerms.map { user * $0 } },
+      basis: ScoreBasis(rank: 1, userTerms: userTerms, itemTerms: itemTerms),
+      unknownUserScores: [Float](repeating: 3, count: items),
+      unknownItemScores: [Float](repeating: 3, count: users), unknownUserAndItemScore: 3)
+    let content = FeatureStoreContent(
+      createdAt: "large", datasetFingerprint: "test", serveFit: "all", ratingScale: 0.5...5.0,
+      userIDs: (1...Int32(users)).map { $0 }, itemIDs: (1...Int32(items)).map { $0 },
+      titles: [String](repeating: "", count: items),
+      userSupport: [Int32](repeating: 5, count: users),
+      itemSupport: [Int32](repeating: 5, count: items),
+      ratedItems: [[Int32]](repeating: [], count: users), models: [model],
+      blend: BlendModel(intercept: 0, weights: [1]))
+    _ = try FeatureStoreWriter.write(content, to: path)
+  }
+
+  @Test func idleConnectionsPinReplacedStores() throws {
+    try ScratchDirectory.with { directory in
+      let store = directory.file("store.sqlite")
+      try Self.writeLargeStore(at: store)
+      let server = try BlendServer(store: store, in: directory)
+      let admin = try server.connect()
+      try admin.send("PING\n")
+      #expect(try admin.readLine() == "PONG")
+      let before = try #require(server.residentKilobytes)
+
+      // Each idle connection last spoke while a different store was current.
+      var idle: [LineClient] = []
+      for _ in 0..<8 {
+        let client = try server.connect()
+        try client.send("PING\n")
+        #expect(try client.readLine() == "PONG")
+        idle.append(client)
+        try admin.send("RELOAD\n")
+        #expect(try admin.readLine()?.hasPrefix("OK reloaded") == true)
+      }
+      let after = try #require(server.residentKilobytes)
+
+      // NOTE: Each BlendSession keeps the snapshot it last used until its next request, so
+      // every idle connection here pins one replaced store of about 24 MB. The limit of
+      // three stores fails until sessions stop holding the snapshot between requests.
+      withKnownIssue("idle sessions keep replaced snapshots alive") {
+        #expect(
+          after - before < 3 * 24 * 1024,
+          "resident memory grew from \(before) to \(after) KiB over 8 reloads")
+      }
+      withExtendedLifetime(idle) {}
+      #expect(server.stop() == 0)
+    }
+  }
 }
