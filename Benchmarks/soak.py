@@ -300,7 +300,10 @@ def main():
 
     # Resident memory after the first tenth of the run, when every connection is open.
     warm = [kilobytes for moment, kilobytes in figures.rss if moment - started >= arguments.duration / 10]
-    rss_values = [kilobytes for _, kilobytes in figures.rss if kilobytes]
+    rss_values = [kilobytes for _, kilobytes in figures.rss if kilobytes] + [rss_start, rss_end]
+    rss_values = [kilobytes for kilobytes in rss_values if kilobytes]
+    step = max(1, len(figures.rss) // 12)
+    timeline = ", ".join(f"{moment - started:.0f}s {kilobytes}" for moment, kilobytes in figures.rss[::step])
     print(f"date                 {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
     print(f"machine              {platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"command              {' '.join(sys.argv)}")
@@ -316,6 +319,7 @@ def main():
     print(f"reloads              {figures.reloads} ok, {figures.failed_reloads} failed")
     print(f"resident memory      start {rss_start} KiB, after warm-up {warm[0] if warm else None} KiB, "
           f"end {rss_end} KiB, max {max(rss_values) if rss_values else None} KiB")
+    print(f"resident memory (KiB) {timeline}")
     print(f"server               {'running' if alive else 'DIED'} until SIGTERM, exit status {status}")
     print(f"server counters      {counters}")
     print(f"server log           {log.name}")
