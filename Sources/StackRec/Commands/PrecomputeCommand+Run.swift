@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// The precompute's pipeline: load, split, run the experiment, write the
 /// store and the report.
 extension PrecomputeCommand {
@@ -30,13 +33,18 @@ extension PrecomputeCommand {
       try runTuning(dataset: dataset, split: split, plan: plan, settings: settings, logger: logger)
       return
     }
+    // The serving fit on all ratings does not depend on the experiment, so
+    // it runs beside it: stages that keep one core busy (SGD) leave the
+    // other to it.
+    let servingFit = settings.storePath != nil && settings.serveFit == .all
+      ? ServingFit.start(dataset: dataset, plan: plan, logger: logger) : nil
     let result = Experiment.run(dataset: dataset, split: split, plan: plan, logger: logger)
 
     var storeFields: [(String, JSONValue)] = []
     if let storePath = settings.storePath {
       storeFields = try writeStore(
         dataset: dataset, split: split, result: result, plan: plan, settings: settings,
-        path: storePath, logger: logger)
+        path: storePath, servingFit: servingFit, logger: logger)
     }
 
     var timings: [(String, JSONValue)] = [
@@ -234,7 +242,7 @@ extension PrecomputeCommand {
   /// - Returns: the report's `store` section.
   static func writeStore(
     dataset: Dataset, split: Split, result: ExperimentResult, plan: ExperimentPlan,
-    settings: Settings, path: String, logger: Logger
+    settings: Settings, path: String, servingFit: ServingFit? = nil, logger: Logger
   ) throws -> [(String, JSONValue)] {
     let stopwatch = Stopwatch()
     let training: TrainingSet
@@ -249,9 +257,8 @@ extension PrecomputeCommand {
         models = Experiment.fitAll(plan.models, training, fitContext(plan, dataset, logger))
       }
     case .all:
-      training = TrainingSet(dataset: dataset, rows: Array(0..<dataset.ratings.count))
-      logger.info("refitting the base models on all ratings", ["rows": training.ratings.count])
-      models = Experiment.fitAll(plan.models, training, fitContext(plan, dataset, logger))
+      let fit = servingFit ?? ServingFit.start(dataset: dataset, plan: plan, logger: logger)
+      (training, models) = fit.wait()
     }
     let fitSeconds = stopwatch.seconds
 
@@ -354,5 +361,31 @@ extension PrecomputeCommand {
       ("mf_regularization", .number(settings.models.mf.regularization)),
       ("mf_init_std", .number(settings.models.mf.initStandardDeviation)),
     ])
+  }
+}
+
+/// The base models refitted on every rating, fitted on a thread of its own.
+final class ServingFit: Sendable {
+  private let done = DispatchSemaphore(value: 0)
+  private let result = Mutex<(TrainingSet, [any RatingModel])?>(nil)
+
+  /// Starts fitting `plan`'s models on all of `dataset`'s ratings.
+  static func start(dataset: Dataset, plan: ExperimentPlan, logger: Logger) -> ServingFit {
+    let fit = ServingFit()
+    Thread.detachNewThread {
+      let training = TrainingSet(dataset: dataset, rows: Array(0..<dataset.ratings.count))
+      logger.info("refitting the base models on all ratings", ["rows": training.ratings.count])
+      let models = Experiment.fitAll(
+        plan.models, training, FitContext(dataset: dataset, logger: logger))
+      fit.result.withLock { $0 = (training, models) }
+      fit.done.signal()
+    }
+    return fit
+  }
+
+  /// Waits for the fit and returns the training set and the models.
+  func wait() -> (TrainingSet, [any RatingModel]) {
+    done.wait()
+    return result.withLock { $0! }
   }
 }

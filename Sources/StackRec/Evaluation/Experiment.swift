@@ -211,7 +211,7 @@ public enum Experiment {
       // large catalogues evaluate a sample of users.
       let evaluator = RankingEvaluator(
         dataset: dataset, testRows: split.test, training: finalTraining, k: plan.rankingK,
-        maxUsers: max(100, min(2000, 30_000_000 / max(dataset.itemCount, 1))), seed: plan.seed)
+        maxUsers: max(100, min(2000, 10_000_000 / max(dataset.itemCount, 1))), seed: plan.seed)
       result.ranking = timed("ranking_metrics") {
         ranking(models: models, blends: blends, served: plan.metaLearner, training: finalTraining,
           evaluator: evaluator)

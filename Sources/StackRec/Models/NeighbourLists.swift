@@ -5,6 +5,27 @@ struct NeighbourLists: Sendable {
   var items: [Int32]
   var similarities: [Float]
 
+  /// The lists turned around: for each item j, the items whose lists
+  /// contain j, with the same similarities, in ascending item order.
+  func reversed(itemCount: Int) -> NeighbourLists {
+    var reverseOffsets = [Int](repeating: 0, count: itemCount + 1)
+    for neighbour in items { reverseOffsets[Int(neighbour) + 1] += 1 }
+    for item in 0..<itemCount { reverseOffsets[item + 1] += reverseOffsets[item] }
+    var cursor = reverseOffsets
+    var reverseItems = [Int32](repeating: 0, count: items.count)
+    var reverseSimilarities = [Float](repeating: 0, count: items.count)
+    for target in 0..<(offsets.count - 1) {
+      for entry in offsets[target]..<offsets[target + 1] {
+        let neighbour = Int(items[entry])
+        reverseItems[cursor[neighbour]] = Int32(target)
+        reverseSimilarities[cursor[neighbour]] = similarities[entry]
+        cursor[neighbour] += 1
+      }
+    }
+    return NeighbourLists(
+      offsets: reverseOffsets, items: reverseItems, similarities: reverseSimilarities)
+  }
+
   /// Computes every item's similarity row from the sparse ratings and keeps
   /// its `maxNeighbors` largest positive similarities, most similar first
   /// (ties by lower item index). Rows are built in parallel, one item at a

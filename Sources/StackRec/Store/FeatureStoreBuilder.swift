@@ -99,7 +99,7 @@ public enum FeatureStoreBuilder {
     let source = CandidateSource(
       scorers: scorers, bases: stored.map(\.basis), prepared: blend.prepared(itemSupport: itemSupport),
       userSupport: userSupport, itemSupport: itemSupport, ratedOffsets: ratedOffsets,
-      ratedItems: ratedItems, count: count, preselect: min(2 * count, dataset.itemCount),
+      ratedItems: ratedItems, count: count, preselect: min(count + count / 2, dataset.itemCount),
       itemCount: dataset.itemCount)
     var content = FeatureStoreContent(
       createdAt: Logger.timestamp(), datasetFingerprint: dataset.fingerprint,
