@@ -37,7 +37,9 @@ extension PrecomputeCommand {
     // it runs beside it: stages that keep one core busy (SGD) leave the
     // other to it.
     let servingFit = settings.storePath != nil && settings.serveFit == .all
-      ? ServingFit.start(dataset: dataset, plan: plan, logger: logger) : nil
+      ? ServingFit.start(
+        dataset: dataset, plan: plan, scoreAllPairs: settings.candidates == nil, logger: logger)
+      : nil
     let result = Experiment.run(dataset: dataset, split: split, plan: plan, logger: logger)
 
     var storeFields: [(String, JSONValue)] = []
@@ -247,6 +249,7 @@ extension PrecomputeCommand {
     let stopwatch = Stopwatch()
     let training: TrainingSet
     let models: [any RatingModel]
+    var stored: [StoredModel]?
     switch settings.serveFit {
     case .base:
       training = TrainingSet(dataset: dataset, rows: split.baseTrain)
@@ -257,8 +260,11 @@ extension PrecomputeCommand {
         models = Experiment.fitAll(plan.models, training, fitContext(plan, dataset, logger))
       }
     case .all:
-      let fit = servingFit ?? ServingFit.start(dataset: dataset, plan: plan, logger: logger)
-      (training, models) = fit.wait()
+      let fit =
+        servingFit
+        ?? ServingFit.start(
+          dataset: dataset, plan: plan, scoreAllPairs: settings.candidates == nil, logger: logger)
+      (training, models, stored) = fit.wait()
     }
     let fitSeconds = stopwatch.seconds
 
@@ -271,8 +277,9 @@ extension PrecomputeCommand {
           serveFit: settings.serveFit, candidates: $0, logger: logger)
       }
       ?? FeatureStoreBuilder.content(
-        dataset: dataset, training: training, models: models, blend: blend,
-        serveFit: settings.serveFit, logger: logger)
+        dataset: dataset, training: training,
+        stored: stored ?? FeatureStoreBuilder.score(models, logger: logger), blend: blend,
+        serveFit: settings.serveFit)
     let scoreSeconds = scoring.seconds
 
     let summary = try FeatureStoreWriter.write(
@@ -364,27 +371,34 @@ extension PrecomputeCommand {
   }
 }
 
-/// The base models refitted on every rating, fitted on a thread of its own.
+/// The base models refitted on every rating, and for a dense store their
+/// scores of every pair, computed on a thread of its own: neither needs
+/// the experiment's blend.
 final class ServingFit: Sendable {
   private let done = DispatchSemaphore(value: 0)
-  private let result = Mutex<(TrainingSet, [any RatingModel])?>(nil)
+  private let result = Mutex<(TrainingSet, [any RatingModel], [StoredModel]?)?>(nil)
 
-  /// Starts fitting `plan`'s models on all of `dataset`'s ratings.
-  static func start(dataset: Dataset, plan: ExperimentPlan, logger: Logger) -> ServingFit {
+  /// Starts fitting `plan`'s models on all of `dataset`'s ratings and, when
+  /// `scoreAllPairs` is true, scoring every pair with them.
+  static func start(
+    dataset: Dataset, plan: ExperimentPlan, scoreAllPairs: Bool, logger: Logger
+  ) -> ServingFit {
     let fit = ServingFit()
     Thread.detachNewThread {
       let training = TrainingSet(dataset: dataset, rows: Array(0..<dataset.ratings.count))
       logger.info("refitting the base models on all ratings", ["rows": training.ratings.count])
       let models = Experiment.fitAll(
         plan.models, training, FitContext(dataset: dataset, logger: logger))
-      fit.result.withLock { $0 = (training, models) }
+      let stored = scoreAllPairs ? FeatureStoreBuilder.score(models, logger: logger) : nil
+      fit.result.withLock { $0 = (training, models, stored) }
       fit.done.signal()
     }
     return fit
   }
 
-  /// Waits for the fit and returns the training set and the models.
-  func wait() -> (TrainingSet, [any RatingModel]) {
+  /// Waits for the work and returns the training set, the models and, if
+  /// requested, their scores.
+  func wait() -> (TrainingSet, [any RatingModel], [StoredModel]?) {
     done.wait()
     return result.withLock { $0! }
   }
