@@ -43,17 +43,7 @@ extension ItemKNNModel {
         }
       }
     }
-    var offsets = [0]
-    var items: [Int32] = []
-    var similarities: [Float] = []
-    for list in lists {
-      for neighbour in list {
-        items.append(neighbour.item)
-        similarities.append(neighbour.similarity)
-      }
-      offsets.append(items.count)
-    }
-    return NeighbourLists(offsets: offsets, items: items, similarities: similarities)
+    return NeighbourLists(lists: lists)
   }
 }
 

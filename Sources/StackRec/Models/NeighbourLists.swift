@@ -5,6 +5,27 @@ struct NeighbourLists: Sendable {
   var items: [Int32]
   var similarities: [Float]
 
+  /// Flattens one list per item, in item order.
+  init(lists: [[(item: Int32, similarity: Float)]]) {
+    offsets = [0]
+    offsets.reserveCapacity(lists.count + 1)
+    items = []
+    similarities = []
+    for list in lists {
+      for neighbour in list {
+        items.append(neighbour.item)
+        similarities.append(neighbour.similarity)
+      }
+      offsets.append(items.count)
+    }
+  }
+
+  init(offsets: [Int], items: [Int32], similarities: [Float]) {
+    self.offsets = offsets
+    self.items = items
+    self.similarities = similarities
+  }
+
   /// The lists turned around: for each item j, the items whose lists
   /// contain j, with the same similarities, in ascending item order.
   func reversed(itemCount: Int) -> NeighbourLists {
@@ -52,18 +73,7 @@ struct NeighbourLists: Sendable {
         }
       }
     }
-    var offsets = [0]
-    offsets.reserveCapacity(itemCount + 1)
-    var items: [Int32] = []
-    var similarities: [Float] = []
-    for list in lists {
-      for neighbour in list {
-        items.append(neighbour.item)
-        similarities.append(neighbour.similarity)
-      }
-      offsets.append(items.count)
-    }
-    return NeighbourLists(offsets: offsets, items: items, similarities: similarities)
+    return NeighbourLists(lists: lists)
   }
 
   /// Sums over common users for one item against every other item.
