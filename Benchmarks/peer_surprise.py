@@ -5,8 +5,10 @@ and scores the test rows, for comparison with stackrec's models on the
 identical split. Also prints a hold-out linear stack (fit on base-train,
 stacked on meta-train) of BaselineOnly, KNNBaseline and SVD.
 
-Usage: python3 peer_surprise.py SPLIT_DIR   (holding base_train.csv,
-meta_train.csv and test.csv)
+Usage: python3 peer_surprise.py SPLIT_DIR [--svdpp] [--oof]
+       (SPLIT_DIR holds base_train.csv, meta_train.csv and test.csv)
+       python3 peer_surprise.py --folds ML100K_DIR
+       (mean test RMSE of SVD, SVD++ and item KNNBaseline over u1..u5)
 Needs: pip install scikit-surprise scikit-learn pandas
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, Reader, SVDpp
+from surprise.model_selection import PredefinedKFold
 
 
 def trainset(frame):
@@ -29,7 +32,35 @@ def predict(algorithm, frame):
     return np.array([algorithm.predict(u, i).est for u, i in zip(frame.userId, frame.movieId)])
 
 
+def run_folds(directory):
+    """Mean test RMSE over MovieLens 100k's u1..u5 folds."""
+    reader = Reader(line_format="user item rating timestamp", sep="\t", rating_scale=(1, 5))
+    makers = {
+        "SVD": lambda: SVD(random_state=42),
+        "SVDpp": lambda: SVDpp(random_state=42),
+        "KNNBaseline": lambda: KNNBaseline(
+            k=40, sim_options={"name": "pearson_baseline", "user_based": False}, verbose=False
+        ),
+    }
+    results = {}
+    for name, make in makers.items():
+        scores = []
+        for fold in range(1, 6):
+            data = Dataset.load_from_folds(
+                [(f"{directory}/u{fold}.base", f"{directory}/u{fold}.test")], reader)
+            train, test = next(iter(PredefinedKFold().split(data)))
+            algorithm = make()
+            algorithm.fit(train)
+            predictions = algorithm.test(test)
+            scores.append(float(np.sqrt(np.mean([(p.r_ui - p.est) ** 2 for p in predictions]))))
+        results[name] = {"folds": scores, "mean_test_rmse": float(np.mean(scores))}
+    print(json.dumps(results, indent=2))
+
+
 def main():
+    if sys.argv[1] == "--folds":
+        run_folds(sys.argv[2])
+        return
     split = sys.argv[1]
     base = pd.read_csv(f"{split}/base_train.csv")
     meta = pd.read_csv(f"{split}/meta_train.csv")

@@ -212,6 +212,21 @@ struct SmallDatasetBench {
             value: median(theirs.map(\.p99Milliseconds)), unit: "ms"),
         ]
       }
+      var recommends: [RedisBenchmarkResult] = []
+      for _ in 1...settings.repeats {
+        recommends.append(
+          try RedisBenchmarkResult.run(
+            benchmark, port: blender.port, requests: requests / 4, pipeline: 1,
+            command: ["-r", "610", "RECOMMEND", "__rand_int__", "10"]))
+      }
+      figures += [
+        Figure(
+          section: section, name: "blender RECOMMEND k=10, unpipelined",
+          value: median(recommends.map(\.requestsPerSecond)), unit: "requests/s"),
+        Figure(
+          section: section, name: "blender RECOMMEND p99 latency, unpipelined",
+          value: median(recommends.map(\.p99Milliseconds)), unit: "ms"),
+      ]
     } catch {
       note("TCP comparison failed: \(error)")
     }

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// The precompute's pipeline: load, split, run the experiment, write the
 /// store and the report.
 extension PrecomputeCommand {
@@ -30,6 +33,13 @@ extension PrecomputeCommand {
       try runTuning(dataset: dataset, split: split, plan: plan, settings: settings, logger: logger)
       return
     }
+    // The serving fit on all ratings does not depend on the experiment, so
+    // it runs beside it: stages that keep one core busy (SGD) leave the
+    // other to it.
+    let servingFit = settings.storePath != nil && settings.serveFit == .all
+      ? ServingFit.start(
+        dataset: dataset, plan: plan, scoreAllPairs: settings.candidates == nil, logger: logger)
+      : nil
     let result = Experiment.run(dataset: dataset, split: split, plan: plan, logger: logger)
     try result.checkFinite()
 
@@ -37,7 +47,7 @@ extension PrecomputeCommand {
     if let storePath = settings.storePath {
       storeFields = try writeStore(
         dataset: dataset, split: split, result: result, plan: plan, settings: settings,
-        path: storePath, logger: logger)
+        path: storePath, servingFit: servingFit, logger: logger)
     }
 
     var timings: [(String, JSONValue)] = [
@@ -236,11 +246,12 @@ extension PrecomputeCommand {
   /// - Returns: the report's `store` section.
   static func writeStore(
     dataset: Dataset, split: Split, result: ExperimentResult, plan: ExperimentPlan,
-    settings: Settings, path: String, logger: Logger
+    settings: Settings, path: String, servingFit: ServingFit? = nil, logger: Logger
   ) throws -> [(String, JSONValue)] {
     let stopwatch = Stopwatch()
     let training: TrainingSet
     let models: [any RatingModel]
+    var stored: [StoredModel]?
     switch settings.serveFit {
     case .base:
       training = TrainingSet(dataset: dataset, rows: split.baseTrain)
@@ -251,9 +262,11 @@ extension PrecomputeCommand {
         models = Experiment.fitAll(plan.models, training, fitContext(plan, dataset, logger))
       }
     case .all:
-      training = TrainingSet(dataset: dataset, rows: Array(0..<dataset.ratings.count))
-      logger.info("refitting the base models on all ratings", ["rows": training.ratings.count])
-      models = Experiment.fitAll(plan.models, training, fitContext(plan, dataset, logger))
+      let fit =
+        servingFit
+        ?? ServingFit.start(
+          dataset: dataset, plan: plan, scoreAllPairs: settings.candidates == nil, logger: logger)
+      (training, models, stored) = fit.wait()
     }
     let fitSeconds = stopwatch.seconds
 
@@ -266,8 +279,9 @@ extension PrecomputeCommand {
           serveFit: settings.serveFit, candidates: $0, logger: logger)
       }
       ?? FeatureStoreBuilder.content(
-        dataset: dataset, training: training, models: models, blend: blend,
-        serveFit: settings.serveFit, logger: logger)
+        dataset: dataset, training: training,
+        stored: stored ?? FeatureStoreBuilder.score(models, logger: logger), blend: blend,
+        serveFit: settings.serveFit)
     let scoreSeconds = scoring.seconds
 
     let summary = try FeatureStoreWriter.write(
@@ -359,5 +373,38 @@ extension PrecomputeCommand {
       ("mf_regularization", .number(settings.models.mf.regularization)),
       ("mf_init_std", .number(settings.models.mf.initStandardDeviation)),
     ])
+  }
+}
+
+/// The base models refitted on every rating, and for a dense store their
+/// scores of every pair, computed on a thread of its own: neither needs
+/// the experiment's blend.
+final class ServingFit: Sendable {
+  private let done = DispatchSemaphore(value: 0)
+  private let result = Mutex<(TrainingSet, [any RatingModel], [StoredModel]?)?>(nil)
+
+  /// Starts fitting `plan`'s models on all of `dataset`'s ratings and, when
+  /// `scoreAllPairs` is true, scoring every pair with them.
+  static func start(
+    dataset: Dataset, plan: ExperimentPlan, scoreAllPairs: Bool, logger: Logger
+  ) -> ServingFit {
+    let fit = ServingFit()
+    Thread.detachNewThread {
+      let training = TrainingSet(dataset: dataset, rows: Array(0..<dataset.ratings.count))
+      logger.info("refitting the base models on all ratings", ["rows": training.ratings.count])
+      let models = Experiment.fitAll(
+        plan.models, training, FitContext(dataset: dataset, logger: logger))
+      let stored = scoreAllPairs ? FeatureStoreBuilder.score(models, logger: logger) : nil
+      fit.result.withLock { $0 = (training, models, stored) }
+      fit.done.signal()
+    }
+    return fit
+  }
+
+  /// Waits for the work and returns the training set, the models and, if
+  /// requested, their scores.
+  func wait() -> (TrainingSet, [any RatingModel], [StoredModel]?) {
+    done.wait()
+    return result.withLock { $0! }
   }
 }

@@ -43,6 +43,9 @@ public enum PrecomputeCommand {
         + "on base-train (holdout), or out of fold over base-train plus meta-train (oof)."),
     OptionSpec("--folds", ["K"], help: "Folds of out-of-fold stacking and of --tune (default 5)."),
     OptionSpec(
+      "--ranking-k", ["K"],
+      help: "K of the precision, recall and NDCG in the report (default 10; 0 skips them)."),
+    OptionSpec(
       "--tune",
       help: "Instead of the experiment, cross-validate a grid of hyperparameters for each model "
         + "on the training rows only (test rows are not read) and write tuning.json."),
@@ -100,6 +103,7 @@ public enum PrecomputeCommand {
     public var folds = 5
     public var metaLearner: MetaLearner?
     public var tune = false
+    public var rankingK = 10
     public var candidates: Int?
     public var reportDirectory = "artifacts"
     public var storePath: String? = "artifacts/feature-store.sqlite"
@@ -198,6 +202,7 @@ public enum PrecomputeCommand {
       settings.stacking = .outOfFold(folds: settings.folds)
     }
     settings.tune = options.has("--tune")
+    if let value = try options.integer("--ranking-k", in: 0...1000) { settings.rankingK = value }
     if settings.tune && settings.foldsDirectory != nil {
       throw UsageError("--tune cannot be combined with --folds-dir; tune on one training file")
     }
@@ -259,6 +264,7 @@ public enum PrecomputeCommand {
     if let stacking = settings.stacking { plan.stacking = stacking }
     if case .outOfFold = plan.stacking { plan.stacking = .outOfFold(folds: settings.folds) }
     if let learner = settings.metaLearner { plan.metaLearner = learner }
+    plan.rankingK = settings.rankingK
     return plan
   }
 }

@@ -211,7 +211,7 @@ public enum Experiment {
       // large catalogues evaluate a sample of users.
       let evaluator = RankingEvaluator(
         dataset: dataset, testRows: split.test, training: finalTraining, k: plan.rankingK,
-        maxUsers: max(100, min(2000, 30_000_000 / max(dataset.itemCount, 1))), seed: plan.seed)
+        maxUsers: max(100, min(2000, 10_000_000 / max(dataset.itemCount, 1))), seed: plan.seed)
       result.ranking = timed("ranking_metrics") {
         ranking(models: models, blends: blends, served: plan.metaLearner, training: finalTraining,
           evaluator: evaluator)
@@ -232,63 +232,47 @@ public enum Experiment {
   ) -> [RankingAccuracy] {
     let itemCount = training.itemCount
     let users = evaluator.users
-    let ensembleKeys = [AverageEnsemble.key] + MetaLearner.all.map(\.key)
-    var ensembleScores = [String: [Float]]()
-    for key in ensembleKeys {
-      ensembleScores[key] = [Float](repeating: 0, count: users.count * itemCount)
-    }
     let itemSupport = (0..<itemCount).map { Int32(training.byItem.count(ofRow: $0)) }
     let userSupport = users.map { Int32(training.byUser.count(ofRow: $0)) }
-    let prepared = MetaLearner.all.map { blends[$0.key]!.prepared(itemSupport: itemSupport) }
 
-    // Intercept terms of each blend, per evaluated user and item.
-    for (learner, blend) in zip(MetaLearner.all, prepared) {
-      ensembleScores[learner.key]!.withUnsafeMutableBufferPointer { output in
-        for position in 0..<users.count {
-          let intercept = blend.userTerms(userSupport: userSupport[position]).intercept
-          for item in 0..<itemCount {
-            output[position * itemCount + item] = Float(intercept + blend.itemIntercepts[item])
-          }
-        }
-      }
-    }
-
-    // Each model scores only the evaluated users: matrix row p is users[p].
-    var results: [RankingAccuracy] = []
-    var matrix = [Float](repeating: 0, count: users.count * itemCount)
-    for (index, model) in models.enumerated() {
+    // Each model scores only the evaluated users: row p is users[p].
+    let matrices = models.map { model -> [Float] in
+      var matrix = [Float](repeating: 0, count: users.count * itemCount)
       matrix.withUnsafeMutableBufferPointer { model.scoreRows(users: users, into: $0) }
+      return matrix
+    }
+    var results: [RankingAccuracy] = []
+    for (model, matrix) in zip(models, matrices) {
       results.append(
         evaluator.evaluate(key: model.key) { position, row in
           let start = position * itemCount
           for item in 0..<itemCount { row[item] = matrix[start + item] }
         })
-      ensembleScores[AverageEnsemble.key]!.withUnsafeMutableBufferPointer { output in
+    }
+
+    // Ensembles blend the model rows one user at a time.
+    results.append(
+      evaluator.evaluate(key: AverageEnsemble.key) { position, row in
         let share = Float(1) / Float(models.count)
-        for position in users.indices {
-          for item in 0..<itemCount {
-            output[position * itemCount + item] += share * matrix[position * itemCount + item]
-          }
+        for item in 0..<itemCount { row[item] = 0 }
+        for matrix in matrices {
+          for item in 0..<itemCount { row[item] += share * matrix[position * itemCount + item] }
         }
-      }
-      for (learner, blend) in zip(MetaLearner.all, prepared) {
-        let itemWeights = blend.itemWeights[index]
-        ensembleScores[learner.key]!.withUnsafeMutableBufferPointer { output in
-          for position in users.indices {
-            let userWeight = blend.userTerms(userSupport: userSupport[position]).weights[index]
+      })
+    for learner in MetaLearner.all {
+      let blend = blends[learner.key]!.prepared(itemSupport: itemSupport)
+      results.append(
+        evaluator.evaluate(key: learner.key) { position, row in
+          let terms = blend.userTerms(userSupport: userSupport[position])
+          for item in 0..<itemCount { row[item] = Float(terms.intercept + blend.itemIntercepts[item]) }
+          for (index, matrix) in matrices.enumerated() {
+            let userWeight = terms.weights[index]
+            let itemWeights = blend.itemWeights[index]
             for item in 0..<itemCount {
               let weight = Float(userWeight + itemWeights[item])
-              output[position * itemCount + item] += weight * matrix[position * itemCount + item]
+              row[item] += weight * matrix[position * itemCount + item]
             }
           }
-        }
-      }
-    }
-    for key in ensembleKeys {
-      let scores = ensembleScores[key]!
-      results.append(
-        evaluator.evaluate(key: key) { position, row in
-          for item in 0..<itemCount { row[item] = scores[position * itemCount + item] }
         })
     }
     var best = results.first { $0.key == served.key }!

@@ -11,7 +11,8 @@ extension ItemKNNModel {
   static let candidateListLength = 100
 
   public func makeCandidateScorer() -> any CandidateScorer {
-    ItemKNNListScorer(model: self, lists: cosineLists(maxNeighbors: Self.candidateListLength))
+    let lists = cosineLists(maxNeighbors: Self.candidateListLength)
+    return ItemKNNListScorer(model: self, lists: lists, reverse: lists.reversed(itemCount: itemCount))
   }
 
   /// Each item's `maxNeighbors` most similar items with positive cosine
@@ -42,30 +43,29 @@ extension ItemKNNModel {
         }
       }
     }
-    var offsets = [0]
-    var items: [Int32] = []
-    var similarities: [Float] = []
-    for list in lists {
-      for neighbour in list {
-        items.append(neighbour.item)
-        similarities.append(neighbour.similarity)
-      }
-      offsets.append(items.count)
-    }
-    return NeighbourLists(offsets: offsets, items: items, similarities: similarities)
+    return NeighbourLists(lists: lists)
   }
 }
 
 /// Scores candidates by walking each item's neighbour list until k items
 /// the user rated are found.
+///
+/// A user with few ratings would walk most of every list in vain, so for
+/// such users the sums are gathered the other way round: from each rated
+/// item through the lists it appears on (`reverse`) to the candidates.
+/// Both ways find the same neighbours whenever a candidate has at most k
+/// of them on its list; a candidate with more is walked.
 struct ItemKNNListScorer: CandidateScorer {
   let model: ItemKNNModel
   let lists: NeighbourLists
+  /// For each item j, the items whose lists contain j, with the similarity.
+  let reverse: NeighbourLists
 
   func scores(users: [Int], items: [[Int32]]) -> [[Float]] {
     let k = model.configuration.neighbors
     let fallback = Float(model.globalMean)
     var ratings = [Float](repeating: 0, count: model.itemCount)
+    var positions = [Int32](repeating: -1, count: model.itemCount)
     var result: [[Float]] = []
     result.reserveCapacity(users.count)
     for (user, candidates) in zip(users, items) {
@@ -79,6 +79,30 @@ struct ItemKNNListScorer: CandidateScorer {
       for entry in range.prefix(k) { plainMean += model.byUser.values[entry] }
       plainMean /= Float(min(k, range.count))
 
+      // Gathering visits about one list's length per rated item, walking
+      // up to one list per candidate: gather when ratings are far fewer.
+      var gathered: (counts: [Int32], similarities: [Float], weighted: [Float])?
+      if range.count * 4 <= candidates.count {
+        for (position, item) in candidates.enumerated() { positions[Int(item)] = Int32(position) }
+        var counts = [Int32](repeating: 0, count: candidates.count)
+        var similaritySums = [Float](repeating: 0, count: candidates.count)
+        var weightedSums = [Float](repeating: 0, count: candidates.count)
+        for entry in range {
+          let rated = Int(model.byUser.columns[entry])
+          let rating = model.byUser.values[entry]
+          for link in reverse.offsets[rated]..<reverse.offsets[rated + 1] {
+            let position = Int(positions[Int(reverse.items[link])])
+            if position >= 0 {
+              counts[position] += 1
+              similaritySums[position] += reverse.similarities[link]
+              weightedSums[position] += reverse.similarities[link] * rating
+            }
+          }
+        }
+        for item in candidates { positions[Int(item)] = -1 }
+        gathered = (counts, similaritySums, weightedSums)
+      }
+
       var scores = [Float](repeating: 0, count: candidates.count)
       ratings.withUnsafeBufferPointer { ratings in
         lists.items.withUnsafeBufferPointer { neighbours in
@@ -86,6 +110,12 @@ struct ItemKNNListScorer: CandidateScorer {
             for (position, item) in candidates.enumerated() {
               guard model.byItem.count(ofRow: Int(item)) > 0 else {
                 scores[position] = fallback
+                continue
+              }
+              if let gathered, gathered.counts[position] <= Int32(k) {
+                let similaritySum = gathered.similarities[position]
+                scores[position] =
+                  similaritySum > 0 ? gathered.weighted[position] / similaritySum : plainMean
                 continue
               }
               var found = 0

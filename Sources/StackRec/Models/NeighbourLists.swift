@@ -5,6 +5,48 @@ struct NeighbourLists: Sendable {
   var items: [Int32]
   var similarities: [Float]
 
+  /// Flattens one list per item, in item order.
+  init(lists: [[(item: Int32, similarity: Float)]]) {
+    offsets = [0]
+    offsets.reserveCapacity(lists.count + 1)
+    items = []
+    similarities = []
+    for list in lists {
+      for neighbour in list {
+        items.append(neighbour.item)
+        similarities.append(neighbour.similarity)
+      }
+      offsets.append(items.count)
+    }
+  }
+
+  init(offsets: [Int], items: [Int32], similarities: [Float]) {
+    self.offsets = offsets
+    self.items = items
+    self.similarities = similarities
+  }
+
+  /// The lists turned around: for each item j, the items whose lists
+  /// contain j, with the same similarities, in ascending item order.
+  func reversed(itemCount: Int) -> NeighbourLists {
+    var reverseOffsets = [Int](repeating: 0, count: itemCount + 1)
+    for neighbour in items { reverseOffsets[Int(neighbour) + 1] += 1 }
+    for item in 0..<itemCount { reverseOffsets[item + 1] += reverseOffsets[item] }
+    var cursor = reverseOffsets
+    var reverseItems = [Int32](repeating: 0, count: items.count)
+    var reverseSimilarities = [Float](repeating: 0, count: items.count)
+    for target in 0..<(offsets.count - 1) {
+      for entry in offsets[target]..<offsets[target + 1] {
+        let neighbour = Int(items[entry])
+        reverseItems[cursor[neighbour]] = Int32(target)
+        reverseSimilarities[cursor[neighbour]] = similarities[entry]
+        cursor[neighbour] += 1
+      }
+    }
+    return NeighbourLists(
+      offsets: reverseOffsets, items: reverseItems, similarities: reverseSimilarities)
+  }
+
   /// Computes every item's similarity row from the sparse ratings and keeps
   /// its `maxNeighbors` largest positive similarities, most similar first
   /// (ties by lower item index). Rows are built in parallel, one item at a
@@ -31,18 +73,7 @@ struct NeighbourLists: Sendable {
         }
       }
     }
-    var offsets = [0]
-    offsets.reserveCapacity(itemCount + 1)
-    var items: [Int32] = []
-    var similarities: [Float] = []
-    for list in lists {
-      for neighbour in list {
-        items.append(neighbour.item)
-        similarities.append(neighbour.similarity)
-      }
-      offsets.append(items.count)
-    }
-    return NeighbourLists(offsets: offsets, items: items, similarities: similarities)
+    return NeighbourLists(lists: lists)
   }
 
   /// Sums over common users for one item against every other item.

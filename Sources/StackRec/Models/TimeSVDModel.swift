@@ -136,33 +136,53 @@ public struct TimeSVDModel: RatingModel {
       deviation[row] = deviationValue(Double(value) - meanDays[user], beta: c.beta)
     }
 
-    var order = Array(0..<ratings.count)
+    // Shuffled as packed records, read sequentially each epoch; the same
+    // swaps give the same visiting order as shuffling row numbers.
+    var records = (0..<ratings.count).map { row in
+      TimedRecord(
+        user: ratings.users[row], item: ratings.items[row], value: ratings.values[row],
+        slot: Int32(slots[row]), bin: Int32(binOf[row]), deviation: deviation[row])
+    }
     for _ in 0..<c.epochs {
-      generator.shuffle(&order)
-      p.withUnsafeMutableBufferPointer { p in
-        q.withUnsafeMutableBufferPointer { q in
-          for row in order {
-            let u = Int(ratings.users[row])
-            let i = Int(ratings.items[row])
-            let slot = slots[row]
-            let binIndex = i * bins + binOf[row]
-            let dev = deviation[row]
-            let pu = p.baseAddress! + u * factors
-            let qi = q.baseAddress! + i * factors
-            var dot = 0.0
-            for f in 0..<factors { dot += pu[f] * qi[f] }
-            let prediction = mu + bu[u] + alpha[u] * dev + but[slot] + bi[i] + bibin[binIndex] + dot
-            let error = Double(ratings.values[row]) - prediction
-            bu[u] += c.biasLearningRate * (error - c.biasRegularization * bu[u])
-            bi[i] += c.biasLearningRate * (error - c.biasRegularization * bi[i])
-            alpha[u] += c.driftLearningRate * (error * dev - c.driftRegularization * alpha[u])
-            but[slot] += c.dayLearningRate * (error - c.dayRegularization * but[slot])
-            bibin[binIndex] += c.binLearningRate * (error - c.binRegularization * bibin[binIndex])
-            for f in 0..<factors {
-              let puf = pu[f]
-              let qif = qi[f]
-              pu[f] = puf + c.learningRate * (error * qif - c.regularization * puf)
-              qi[f] = qif + c.learningRate * (error * puf - c.regularization * qif)
+      generator.shuffle(&records)
+      records.withUnsafeBufferPointer { records in
+        p.withUnsafeMutableBufferPointer { p in
+          q.withUnsafeMutableBufferPointer { q in
+            bu.withUnsafeMutableBufferPointer { bu in
+              bi.withUnsafeMutableBufferPointer { bi in
+                alpha.withUnsafeMutableBufferPointer { alpha in
+                  but.withUnsafeMutableBufferPointer { but in
+                    bibin.withUnsafeMutableBufferPointer { bibin in
+                      for record in records {
+                        let u = Int(record.user)
+                        let i = Int(record.item)
+                        let slot = Int(record.slot)
+                        let binIndex = i * bins + Int(record.bin)
+                        let dev = record.deviation
+                        let pu = p.baseAddress! + u * factors
+                        let qi = q.baseAddress! + i * factors
+                        var dot = 0.0
+                        for f in 0..<factors { dot += pu[f] * qi[f] }
+                        let prediction =
+                          mu + bu[u] + alpha[u] * dev + but[slot] + bi[i] + bibin[binIndex] + dot
+                        let error = Double(record.value) - prediction
+                        bu[u] += c.biasLearningRate * (error - c.biasRegularization * bu[u])
+                        bi[i] += c.biasLearningRate * (error - c.biasRegularization * bi[i])
+                        alpha[u] += c.driftLearningRate * (error * dev - c.driftRegularization * alpha[u])
+                        but[slot] += c.dayLearningRate * (error - c.dayRegularization * but[slot])
+                        bibin[binIndex] +=
+                          c.binLearningRate * (error - c.binRegularization * bibin[binIndex])
+                        for f in 0..<factors {
+                          let puf = pu[f]
+                          let qif = qi[f]
+                          pu[f] = puf + c.learningRate * (error * qif - c.regularization * puf)
+                          qi[f] = qif + c.learningRate * (error * puf - c.regularization * qif)
+                        }
+                      }
+                    }
+                  }
+                }
+              }
             }
           }
         }
@@ -237,4 +257,15 @@ public struct TimeSVDModel: RatingModel {
       predict(user: users[$0], item: items[$0], timestamp: timestamps?[$0]).value
     }
   }
+}
+
+/// One training rating with its precomputed time terms, packed for
+/// sequential SGD passes.
+struct TimedRecord {
+  var user: Int32
+  var item: Int32
+  var value: Float
+  var slot: Int32
+  var bin: Int32
+  var deviation: Double
 }

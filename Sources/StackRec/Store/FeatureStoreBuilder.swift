@@ -18,18 +18,31 @@ public enum FeatureStoreBuilder {
     dataset: Dataset, training: TrainingSet, models: [any RatingModel], blend: BlendModel,
     serveFit: ServeFit, logger: Logger
   ) -> FeatureStoreContent {
-    var stored: [StoredModel] = []
-    for model in models {
+    content(
+      dataset: dataset, training: training, stored: score(models, logger: logger), blend: blend,
+      serveFit: serveFit)
+  }
+
+  /// Scores every (user, item) pair with each model, in order.
+  public static func score(_ models: [any RatingModel], logger: Logger) -> [StoredModel] {
+    models.map { model in
       let stopwatch = Stopwatch()
-      stored.append(StoredModel.score(model))
+      let stored = StoredModel.score(model)
       logger.info(
         "scored all pairs",
         [
           "model": model.key, "pairs": model.userCount * model.itemCount,
           "seconds": formatSeconds(stopwatch.seconds),
         ])
+      return stored
     }
+  }
 
+  /// The content of a dense store whose models are already scored.
+  public static func content(
+    dataset: Dataset, training: TrainingSet, stored: [StoredModel], blend: BlendModel,
+    serveFit: ServeFit
+  ) -> FeatureStoreContent {
     // Every rating in the dataset marks an item as rated, whatever the fit.
     var rated = [[Int32]](repeating: [], count: dataset.userCount)
     for row in 0..<dataset.ratings.count {
@@ -99,7 +112,7 @@ public enum FeatureStoreBuilder {
     let source = CandidateSource(
       scorers: scorers, bases: stored.map(\.basis), prepared: blend.prepared(itemSupport: itemSupport),
       userSupport: userSupport, itemSupport: itemSupport, ratedOffsets: ratedOffsets,
-      ratedItems: ratedItems, count: count, preselect: min(2 * count, dataset.itemCount),
+      ratedItems: ratedItems, count: count, preselect: min(count + count / 2, dataset.itemCount),
       itemCount: dataset.itemCount)
     var content = FeatureStoreContent(
       createdAt: Logger.timestamp(), datasetFingerprint: dataset.fingerprint,
