@@ -29,6 +29,9 @@ public enum BlendCommand {
       "--idle-timeout", ["SECONDS"],
       help: "Close a TCP connection after this long without traffic (default 300)."),
     OptionSpec(
+      "--request-timeout", ["SECONDS"],
+      help: "Close a TCP connection that leaves a request incomplete this long (default 30)."),
+    OptionSpec(
       "--threads", ["N"], help: "TCP event-loop threads (default: the number of cores)."),
     OptionSpec(
       "--admin-from", ["loopback|any|none"],
@@ -126,6 +129,7 @@ public enum BlendCommand {
     guard let blender = loadBlender(settings, logger: logger) else { return 1 }
     service.blender.withLock { $0 = blender }
     let policy = settings.adminFrom
+    raiseDescriptorLimit(for: settings.server.maxConnections, logger: logger)
     let server: TCPServer
     do {
       server = try TCPServer(configuration: settings.server, logger: logger) { connection in
@@ -168,6 +172,9 @@ public enum BlendCommand {
     if let value = try options.integer("--idle-timeout", in: 1...86_400) {
       settings.server.idleTimeout = .seconds(value)
     }
+    if let value = try options.integer("--request-timeout", in: 1...86_400) {
+      settings.server.requestTimeout = .seconds(value)
+    }
     if let value = try options.integer("--threads", in: 1...256) {
       settings.server.eventLoops = value
     }
@@ -185,6 +192,27 @@ public enum BlendCommand {
     }
     settings.quiet = options.has("--quiet")
     return settings
+  }
+
+  /// Raises the soft limit on open files to fit `connections` sockets plus
+  /// the store and the server's own descriptors, up to the hard limit.
+  /// Warns when the limit still falls short, because clients past it would
+  /// wait in the listen backlog instead of getting `ERR too many connections`.
+  static func raiseDescriptorLimit(for connections: Int, logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let required = rlim_t(connections + 64)
+    if limit.rlim_cur < required {
+      var raised = limit
+      raised.rlim_cur = min(required, limit.rlim_max)
+      if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+    }
+    if limit.rlim_cur < rlim_t(connections + 16) {
+      logger.warning(
+        "the open-file limit is below --max-connections; raise it (ulimit -n) or lower "
+          + "--max-connections, or clients past the limit will wait without an error",
+        ["open_file_limit": Int(limit.rlim_cur), "max_connections": connections])
+    }
   }
 
   /// Splits `HOST:PORT`, where HOST may be an IPv6 address in brackets; a

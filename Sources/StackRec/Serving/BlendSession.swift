@@ -17,8 +17,11 @@ public final class BlendSession: ConnectionHandler {
   private let allowsAdministration: Bool
   /// The connection's id for log lines, or nil for standard input.
   private let connectionID: UInt64?
-  private var snapshot: StoreSnapshot
-  private var generation: Int
+  /// The store this session reads scores from, held only during `process` and
+  /// `finish` so that an idle connection never keeps a replaced store in
+  /// memory.
+  private var snapshot: StoreSnapshot?
+  private var generation = -1
   /// True while the rest of an over-long line is being skipped.
   private var discarding = false
   private var decoder: RESPRequestDecoder
@@ -32,7 +35,6 @@ public final class BlendSession: ConnectionHandler {
     self.blender = blender
     self.allowsAdministration = allowsAdministration
     self.connectionID = connectionID
-    (snapshot, generation) = blender.snapshot()
     decoder = RESPRequestDecoder(
       maxArguments: blender.parser.maxArguments, maxLength: blender.limits.maxLineLength)
     blender.openConnections.add(1, ordering: .relaxed)
@@ -50,7 +52,7 @@ public final class BlendSession: ConnectionHandler {
   public func process(_ input: UnsafeRawBufferPointer, into output: inout [UInt8])
     -> (consumed: Int, close: Bool)
   {
-    refreshSnapshot()
+    defer { snapshot = nil }
     var consumed = 0
     var close = false
     awaitingRESP = false
@@ -110,7 +112,7 @@ public final class BlendSession: ConnectionHandler {
   /// protocol error.
   public func finish(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) {
     guard !input.isEmpty, !discarding else { return }
-    refreshSnapshot()
+    defer { snapshot = nil }
     if input[0] == UInt8(ascii: "*") {
       switch decoder.decode(input) {
       case .request:
@@ -143,10 +145,21 @@ public final class BlendSession: ConnectionHandler {
     decoder.reset()
   }
 
-  private func refreshSnapshot() {
-    if blender.generation.load(ordering: .acquiring) != generation {
-      (snapshot, generation) = blender.snapshot()
+  /// Appends `request incomplete after N s; closing connection` as an error, in RESP when
+  /// the unconsumed input is an incomplete RESP request.
+  public func requestTimedOut(after timeout: Duration, into output: inout [UInt8]) {
+    append(.error(incompleteRequestMessage(after: timeout)), awaitingRESP ? .resp : .text, &output)
+    decoder.reset()
+  }
+
+  /// Returns the blender's current store, fetching it again only after a reload.
+  private func currentSnapshot() -> StoreSnapshot {
+    if let snapshot, blender.generation.load(ordering: .acquiring) == generation {
+      return snapshot
     }
+    let (latest, latestGeneration) = blender.snapshot()
+    (snapshot, generation) = (latest, latestGeneration)
+    return latest
   }
 
   /// Parses one text line and appends its reply.
@@ -195,8 +208,7 @@ public final class BlendSession: ConnectionHandler {
       append(.error(RequestError.notPermitted(command: "RELOAD").description), format, &output)
       return false
     }
-    let reply = blender.answer(request, from: snapshot)
-    if request == .reload { refreshSnapshot() }
+    let reply = blender.answer(request, from: currentSnapshot())
     if case .error = reply { blender.errorCount.add(1, ordering: .relaxed) }
     append(reply, format, &output)
     return request == .quit

@@ -60,6 +60,10 @@ final class Connection {
   /// The last time bytes were received or sent.
   var lastActivity: ContinuousClock.Instant
 
+  /// Since when the handler has left input unconsumed while waiting for the rest of a
+  /// request, or nil when it is not waiting.
+  private(set) var partialRequestSince: ContinuousClock.Instant?
+
   /// The epoll events the socket is registered for.
   var registeredEvents: UInt32
 
@@ -100,19 +104,37 @@ final class Connection {
   ///
   /// Stops when the handler consumes nothing from all the remaining input, when unsent
   /// output reaches `outputLimit`, or when the handler requests a close.
-  func processInput(outputLimit: Int) -> ProcessingResult {
-    guard inputState == .open || inputState == .peerFinished else { return .finished }
+  ///
+  /// Records in `partialRequestSince` when the handler began waiting for the rest of a
+  /// request; any consumed input restarts that wait.
+  func processInput(outputLimit: Int, now: ContinuousClock.Instant) -> ProcessingResult {
+    guard inputState == .open || inputState == .peerFinished else {
+      partialRequestSince = nil
+      return .finished
+    }
     let outputBefore = output.count
+    var result = ProcessingResult.finished
     defer {
       recordOutputGrowth(output.count - outputBefore)
       compactInput()
+      if result == .needsInput && pendingInputCount > 0 {
+        if partialRequestSince == nil { partialRequestSince = now }
+      } else {
+        partialRequestSince = nil
+      }
     }
 
     var sliceLength = Self.inputSliceLength
     while true {
       let available = input.count - inputStart
-      if available == 0 { return .needsInput }
-      if output.count - outputStart >= outputLimit { return .outputFull }
+      if available == 0 {
+        result = .needsInput
+        return result
+      }
+      if output.count - outputStart >= outputLimit {
+        result = .outputFull
+        return result
+      }
 
       let start = inputStart
       let length = min(available, sliceLength)
@@ -127,12 +149,14 @@ final class Connection {
 
       if close {
         finishInput(reason: "closed by handler")
-        return .finished
+        return result
       }
       if consumed > 0 {
         sliceLength = Self.inputSliceLength
+        partialRequestSince = nil
       } else if length == available {
-        return .needsInput
+        result = .needsInput
+        return result
       } else {
         // A request longer than the slice: offer more of the input.
         sliceLength *= 2
@@ -147,6 +171,15 @@ final class Connection {
     handler.inputLimitExceeded(limit: limit, into: &output)
     recordOutputGrowth(output.count - outputBefore)
     finishInput(reason: "input limit exceeded")
+  }
+
+  /// Appends the handler's response for a request left incomplete for `timeout`, drops the
+  /// input and finishes it.
+  func rejectIncompleteRequest(after timeout: Duration) {
+    let outputBefore = output.count
+    handler.requestTimedOut(after: timeout, into: &output)
+    recordOutputGrowth(output.count - outputBefore)
+    finishInput(reason: "request timeout")
   }
 
   /// Sends unsent output until the kernel's send buffer is full or nothing is left.

@@ -35,6 +35,11 @@ public protocol ConnectionHandler: AnyObject {
   /// `limit` bytes. The server then discards the input and closes the connection once
   /// `output` is sent.
   func inputLimitExceeded(limit: Int, into output: inout [UInt8])
+
+  /// Appends the last response for a connection that held part of a request for
+  /// `timeout` without completing it. The server then discards the input and closes the
+  /// connection once `output` is sent.
+  func requestTimedOut(after timeout: Duration, into output: inout [UInt8])
 }
 
 extension ConnectionHandler {
@@ -43,4 +48,19 @@ extension ConnectionHandler {
     output.append(
       contentsOf: "ERR request too long (limit \(limit) bytes); closing connection\n".utf8)
   }
+
+  /// Appends `ERR request incomplete after N s; closing connection`.
+  public func requestTimedOut(after timeout: Duration, into output: inout [UInt8]) {
+    output.append(contentsOf: "ERR \(incompleteRequestMessage(after: timeout))\n".utf8)
+  }
+}
+
+/// The message for a request still incomplete after `timeout`, in whole seconds when the
+/// timeout is whole.
+func incompleteRequestMessage(after timeout: Duration) -> String {
+  let (seconds, attoseconds) = timeout.components
+  let text =
+    attoseconds == 0
+    ? "\(seconds)" : "\(Double(seconds) + Double(attoseconds) / 1e18)"
+  return "request incomplete after \(text) s; closing connection"
 }

@@ -39,7 +39,8 @@ final class EventLoop {
 
   private var connections: [UInt64: Connection] = [:]
 
-  /// No connection can have been idle for `idleTimeout` before this time.
+  /// No connection can have been idle for `idleTimeout`, or have held an incomplete
+  /// request for `requestTimeout`, before this time.
   private var nextIdleCheck: ContinuousClock.Instant?
 
   /// Set once shutdown begins: the time when remaining connections are closed regardless
@@ -333,7 +334,7 @@ final class EventLoop {
     while true {
       var result = Connection.ProcessingResult.needsInput
       if !connection.isOutputBackedUp {
-        result = connection.processInput(outputLimit: outputLimit)
+        result = connection.processInput(outputLimit: outputLimit, now: now)
         if result == .needsInput && connection.pendingInputCount > configuration.maxPendingInput {
           limiter.log(
             .warning, "closing connection: unconsumed input exceeds the limit",
@@ -386,6 +387,10 @@ final class EventLoop {
         return
       }
     }
+    if let since = connection.partialRequestSince {
+      let deadline = since + configuration.requestTimeout
+      nextIdleCheck = min(nextIdleCheck ?? deadline, deadline)
+    }
     updateEvents(of: connection, now: now)
   }
 
@@ -405,14 +410,31 @@ final class EventLoop {
     }
   }
 
+  /// Closes connections idle for `idleTimeout`, and answers and closes those that held an
+  /// incomplete request for `requestTimeout`.
   private func closeIdleConnections(now: ContinuousClock.Instant) {
     var next: ContinuousClock.Instant?
     for connection in Array(connections.values) {
-      let deadline = connection.lastActivity + configuration.idleTimeout
-      if deadline <= now {
+      let idleDeadline = connection.lastActivity + configuration.idleTimeout
+      if idleDeadline <= now {
         close(connection, reason: "idle timeout")
+        continue
+      }
+      next = min(next ?? idleDeadline, idleDeadline)
+      guard let since = connection.partialRequestSince else { continue }
+      let requestDeadline = since + configuration.requestTimeout
+      if requestDeadline > now {
+        next = min(next ?? requestDeadline, requestDeadline)
       } else {
-        next = min(next ?? deadline, deadline)
+        limiter.log(
+          .warning, "closing connection: request incomplete",
+          [
+            "connection": connection.info.id, "peer": connection.info.peer,
+            "bytes": connection.pendingInputCount,
+          ], now: now)
+        connection.rejectIncompleteRequest(after: configuration.requestTimeout)
+        // Sends the response and closes, or waits to send it within the idle timeout.
+        pump(connection, now: now)
       }
     }
     nextIdleCheck = next

@@ -18,6 +18,12 @@ public struct ServerConfiguration: Sendable {
   /// stays connected.
   public var idleTimeout: Duration
 
+  /// Time a connection may hold part of a request without the handler consuming any of it,
+  /// after which it receives the handler's `requestTimedOut` response and is closed. This
+  /// stops a client that sends a request a few bytes at a time from holding a connection
+  /// slot, which the idle timeout alone would allow.
+  public var requestTimeout: Duration
+
   /// Bytes of unconsumed input above which the connection receives the handler's
   /// `inputLimitExceeded` response and is closed. The handler discards over-long requests
   /// itself, so this limit only catches input that the handler keeps leaving unconsumed.
@@ -40,6 +46,7 @@ public struct ServerConfiguration: Sendable {
     port: Int = 0,
     maxConnections: Int = 1024,
     idleTimeout: Duration = .seconds(300),
+    requestTimeout: Duration = .seconds(30),
     maxPendingInput: Int = 1 << 20,
     maxPendingOutput: Int = 4 << 20,
     eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -49,6 +56,7 @@ public struct ServerConfiguration: Sendable {
     self.port = port
     self.maxConnections = maxConnections
     self.idleTimeout = idleTimeout
+    self.requestTimeout = requestTimeout
     self.maxPendingInput = maxPendingInput
     self.maxPendingOutput = maxPendingOutput
     self.eventLoops = eventLoops
@@ -69,6 +77,7 @@ public struct ServerConfiguration: Sendable {
     try require((0...65535).contains(port), "port", port, "from 0 to 65535")
     try require(maxConnections >= 1, "maxConnections", maxConnections, "at least 1")
     try require(idleTimeout > .zero, "idleTimeout", idleTimeout, "more than zero")
+    try require(requestTimeout > .zero, "requestTimeout", requestTimeout, "more than zero")
     try require(maxPendingInput >= 1, "maxPendingInput", maxPendingInput, "at least 1")
     try require(maxPendingOutput >= 2, "maxPendingOutput", maxPendingOutput, "at least 2")
     try require(eventLoops >= 1, "eventLoops", eventLoops, "at least 1")

@@ -735,6 +735,27 @@ import Testing
     }
   }
 
+  @Test func requestTimeoutReplyUsesPendingFormat() throws {
+    try withBlender { blender, _ throws in
+      let session = BlendSession(blender: blender, allowsAdministration: false)
+      var output: [UInt8] = []
+      let partial = Array(respRequest(["SCORE", "10", "200"])[..<20])
+      _ = partial.withUnsafeBytes { session.process($0, into: &output) }
+      session.requestTimedOut(after: .seconds(30), into: &output)
+      #expect(
+        String(decoding: output, as: UTF8.self)
+          == "-ERR request incomplete after 30 s; closing connection\r\n")
+
+      let text = BlendSession(blender: blender, allowsAdministration: false)
+      var textOutput: [UInt8] = []
+      _ = Array("SCORE 10".utf8).withUnsafeBytes { text.process($0, into: &textOutput) }
+      text.requestTimedOut(after: .milliseconds(1500), into: &textOutput)
+      #expect(
+        String(decoding: textOutput, as: UTF8.self)
+          == "ERR request incomplete after 1.5 s; closing connection\n")
+    }
+  }
+
   @Test func respReloadNeedsPermission() throws {
     try withBlender { blender, _ throws in
       let output = send(

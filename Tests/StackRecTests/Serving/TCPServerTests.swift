@@ -209,6 +209,41 @@ import Testing
     #expect(server.stop() != nil)
   }
 
+  @Test func incompleteRequestIsAnsweredAndClosed() throws {
+    let server = try RunningServer(
+      ServerConfiguration(idleTimeout: .seconds(10), requestTimeout: .milliseconds(600)))
+    let start = ContinuousClock.now
+    let trickling = try TestClient(port: server.port)
+    let pipelining = try TestClient(port: server.port)
+    try trickling.send("ECHO done\nECHO ")
+    #expect(try trickling.readLine() == "done")
+
+    // One byte each 100 ms keeps the trickling client from being idle. The pipelining
+    // client always leaves half a request behind, yet completes one each 100 ms.
+    var timeoutReply: (line: String, after: Duration)?
+    var exchanges = 0
+    try pipelining.send("ECHO ")
+    while start.duration(to: .now) < .seconds(3) && timeoutReply == nil {
+      try? trickling.send("x")
+      try pipelining.send("\(exchanges)\nECHO ")
+      #expect(try pipelining.readLine() == String(exchanges))
+      exchanges += 1
+      if let line = try? trickling.readLine(timeout: .milliseconds(100)) {
+        timeoutReply = (line, start.duration(to: .now))
+      }
+    }
+    let reply = try #require(timeoutReply, "the trickling client got no reply in 3 s")
+    #expect(reply.line == "ERR request incomplete after 0.6 s; closing connection")
+    #expect(reply.after >= .milliseconds(550))
+    #expect(reply.after < .seconds(2))
+    #expect(trickling.waitForClose(timeout: .seconds(1)))
+    // The pipelining client has outlived the timeout with a request always incomplete.
+    #expect(exchanges >= 5)
+    try pipelining.send("last\n")
+    #expect(try pipelining.readLine() == "last")
+    #expect(server.stop() != nil)
+  }
+
   @Test func slowClientDoesNotDelayOthers() throws {
     // One event loop, so the slow and the fast client share a thread.
     let server = try RunningServer(ServerConfiguration(eventLoops: 1))
