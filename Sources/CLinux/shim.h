@@ -2,7 +2,9 @@
 #define STACKREC_CLINUX_SHIM_H
 
 // Linux interfaces that the Swift Glibc module leaves out: epoll(7) for readiness,
-// eventfd(2) for waking a thread, and signalfd(2) for reading blocked signals.
+// eventfd(2) for waking a thread, signalfd(2) for reading blocked signals, and
+// mallopt(3) for tuning glibc's allocator.
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import Synchronization
 
@@ -126,6 +127,11 @@ public enum BlendCommand {
     }
     defer { watcher.cancel() }
 
+    // glibc raises its mmap threshold to the size of each freed mmap block (mallopt(3)), so
+    // after a reload the next store's arrays would come from the heap and stay resident
+    // once freed. A fixed threshold keeps every store's large arrays in mmap blocks, which
+    // return to the system when a reload frees them.
+    mallopt(M_MMAP_THRESHOLD, 128 << 10)
     guard let blender = loadBlender(settings, logger: logger) else { return 1 }
     service.blender.withLock { $0 = blender }
     let policy = settings.adminFrom
