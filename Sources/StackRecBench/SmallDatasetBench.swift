@@ -174,7 +174,10 @@ struct SmallDatasetBench {
     let section = "TCP, 50 connections, redis-benchmark (blender SCORE vs Redis GET)"
     var figures: [Figure] = []
     do {
-      let blender = try BlenderProcess(tools: tools, store: store, work: work)
+      // One event loop, as Redis serves from one thread: on a small machine the client
+      // needs a core of its own, and a second loop would only compete with it.
+      let blender = try BlenderProcess(
+        tools: tools, store: store, work: work, extraArguments: ["--threads", "1"])
       defer { blender.stop() }
       let redis = try RedisServer(path: server, work: work)
       defer { redis.stop() }
@@ -235,9 +238,7 @@ struct SmallDatasetBench {
 
   /// The reference experiment in Python, run in the same session.
   func pythonPeer(ourSeconds: Double?) -> [Figure] {
-    let script = (((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
-      as NSString).deletingLastPathComponent + "/../../Benchmarks/reference_notebook.py"
-    guard let python = Tools.find("python3"), FileManager.default.fileExists(atPath: script) else {
+    guard let python = Tools.find("python3"), let script = Self.findPythonReference() else {
       note("python3 or Benchmarks/reference_notebook.py not found; skipping the Python peer")
       return []
     }
@@ -272,6 +273,22 @@ struct SmallDatasetBench {
           value: (median(experiments) + median(allPairs)) / ourSeconds, unit: "x"))
     }
     return figures
+  }
+}
+
+extension SmallDatasetBench {
+  /// Finds `Benchmarks/reference_notebook.py` in the current directory or in a directory
+  /// above the executable, such as the package root above `.build/x86_64-.../release/`.
+  static func findPythonReference() -> String? {
+    let relative = "Benchmarks/reference_notebook.py"
+    var candidates = [FileManager.default.currentDirectoryPath + "/" + relative]
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    var directory = URL(fileURLWithPath: executable ?? "/").deletingLastPathComponent()
+    while directory.path != "/" {
+      candidates.append(directory.path + "/" + relative)
+      directory.deleteLastPathComponent()
+    }
+    return candidates.first { FileManager.default.fileExists(atPath: $0) }
   }
 }
 
