@@ -227,7 +227,8 @@ public enum BlendCommand {
     guard let colon = text.lastIndex(of: ":") else {
       guard let port = Int(text), (0...65535).contains(port) else {
         throw UsageError(
-          "invalid address '\(text)' for --listen: expected [HOST:]PORT, such as 7070 or 127.0.0.1:7070")
+          "invalid address '\(text)' for --listen: expected [HOST:]PORT with a port from 0 to "
+            + "65535, such as 7070 or 127.0.0.1:7070")
       }
       return ("127.0.0.1", port)
     }

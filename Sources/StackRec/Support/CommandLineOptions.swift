@@ -101,7 +101,8 @@ public struct ParsedOptions: Sendable {
       }
       guard let spec = specs.first(where: { $0.name == name }) else {
         if argument.hasPrefix("-") {
-          throw UsageError("unknown option '\(argument)'; run with --help to list the options")
+          let suggestion = closestOption(to: name, in: specs).map { "; did you mean \($0)?" }
+          throw UsageError("unknown option '\(argument)'" + (suggestion ?? ""))
         }
         throw UsageError("unexpected argument '\(argument)'; every value follows an option")
       }
@@ -166,4 +167,34 @@ private func wrap(_ text: String, indent: Int, width: Int) -> String {
   }
   if !current.isEmpty { lines.append(current) }
   return lines.joined(separator: "\n" + String(repeating: " ", count: indent))
+}
+
+/// Returns the name of the option nearest to `name`, or nil when none is within two
+/// single-character edits.
+func closestOption(to name: String, in specs: [OptionSpec]) -> String? {
+  let typed = Array(name.utf8)
+  var best: (name: String, distance: Int)?
+  for spec in specs {
+    let distance = editDistance(typed, Array(spec.name.utf8))
+    if distance <= 2 && distance < (best?.distance ?? Int.max) { best = (spec.name, distance) }
+  }
+  return best?.name
+}
+
+/// Returns the Levenshtein distance: the fewest insertions, deletions and substitutions
+/// that turn `a` into `b`.
+func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+  guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+  // previous[j] is the distance from the first i - 1 bytes of a to the first j of b.
+  var previous = Array(0...b.count)
+  var current = [Int](repeating: 0, count: b.count + 1)
+  for i in 1...a.count {
+    current[0] = i
+    for j in 1...b.count {
+      let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+      current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+    }
+    swap(&previous, &current)
+  }
+  return previous[b.count]
 }

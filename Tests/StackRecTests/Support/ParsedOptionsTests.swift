@@ -60,6 +60,20 @@ import Testing
     #expect(message.contains("unknown option '--sead'"))
   }
 
+  @Test func unknownOptionSuggestsClosest() throws {
+    #expect(try Self.usageError(["--sead", "7"]).hasSuffix("; did you mean --seed?"))
+    #expect(try Self.usageError(["--qiet"]).hasSuffix("; did you mean --quiet?"))
+    // Three edits from every option: no suggestion.
+    #expect(try Self.usageError(["--bogus"]) == "unknown option '--bogus'")
+  }
+
+  @Test func editDistanceCountsEdits() {
+    #expect(editDistance(Array("kitten".utf8), Array("sitting".utf8)) == 3)
+    #expect(editDistance(Array("".utf8), Array("abc".utf8)) == 3)
+    #expect(editDistance(Array("abc".utf8), Array("".utf8)) == 3)
+    #expect(editDistance(Array("--listn".utf8), Array("--listen".utf8)) == 1)
+  }
+
   @Test func strayArgumentIsNamed() throws {
     let message = try Self.usageError(["--seed", "7", "extra"])
     #expect(message.contains("'extra'"))
