@@ -279,6 +279,21 @@ import Testing
     }
   }
 
+  @Test func storePathThatIsDirectoryFailsFirst() throws {
+    try Self.withTemporaryDirectory { directory in
+      let parts = try Self.writeFixtureParts(in: directory)
+      let reportDirectory = directory + "/report"
+      let run = try Self.run(
+        ["--split-files"] + parts + ["--out", directory, "--report-dir", reportDirectory],
+        in: directory)
+      #expect(run.status == 1)
+      #expect(run.standardError.contains("\(directory): cannot write the file: it is a directory"))
+      // The check comes before any data is read.
+      #expect(!run.standardError.contains("loaded ratings"), "\(run.standardError)")
+      #expect(!FileManager.default.fileExists(atPath: reportDirectory + "/report.json"))
+    }
+  }
+
   @Test func malformedRatingsExitOneNamingLine() throws {
     try Self.withTemporaryDirectory { directory in
       let ratings = directory + "/ratings.csv"

@@ -7,6 +7,7 @@ extension PrecomputeCommand {
   /// Runs the experiment (or every fold of `--folds-dir`) and writes the
   /// report and, unless disabled, the feature store.
   public static func run(_ settings: Settings, logger: Logger) throws {
+    try checkOutputPaths(settings)
     if let directory = settings.foldsDirectory {
       try runFolds(directory: directory, settings: settings, logger: logger)
       return
@@ -69,6 +70,20 @@ extension PrecomputeCommand {
     print(report.table, terminator: "")
   }
 
+  /// Rejects a store path that is a directory and a report directory that is a file before
+  /// any work, instead of failing once the models are fitted.
+  static func checkOutputPaths(_ settings: Settings) throws {
+    if let path = settings.storePath, directoryExists(path) {
+      throw OutputError.cannotWrite(
+        path: path, reason: "it is a directory; pass the path of a file to --out")
+    }
+    let report = settings.reportDirectory
+    if FileManager.default.fileExists(atPath: report) && !directoryExists(report) {
+      throw OutputError.cannotCreateDirectory(
+        path: report, reason: "a file is in the way; pass a directory to --report-dir")
+    }
+  }
+
   /// Loads a data source, downloading the default dataset when missing, and
   /// logs what loading repaired.
   static func load(_ source: DataSource, settings: Settings, logger: Logger) throws -> LoadedData {
@@ -78,7 +93,7 @@ extension PrecomputeCommand {
       let url = settings.dataURL ?? DatasetFetcher.defaultURL
       try DatasetFetcher.ensureDataset(
         directory: directory, url: url,
-        expectedSHA256: url == DatasetFetcher.defaultURL ? DatasetFetcher.defaultSHA256 : nil,
+        expectedSHA256: settings.dataSHA256,
         logger: logger)
     }
     let stopwatch = Stopwatch()

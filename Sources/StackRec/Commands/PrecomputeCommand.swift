@@ -11,18 +11,26 @@ public enum PrecomputeCommand {
   public static let specs: [OptionSpec] = [
     OptionSpec(
       "--data", ["DIR"],
-      help: "MovieLens directory with ratings.csv and optionally movies.csv (default: "
-        + "data/ml-latest-small, downloaded when missing)."),
-    OptionSpec("--ratings", ["FILE"], help: "Ratings CSV file to read instead of --data."),
-    OptionSpec("--movies", ["FILE"], help: "Movies CSV file with titles (optional)."),
+      help: "MovieLens directory: ratings.csv with movies.csv and tags.csv, u.data with u.item, "
+        + "or ratings.dat with movies.dat (default: data/ml-latest-small, downloaded when "
+        + "missing)."),
+    OptionSpec(
+      "--ratings", ["FILE"],
+      help: "Ratings file to read instead of --data: CSV, or by its name a .dat (::), u.data, "
+        + ".base or .test (tab-separated) file."),
+    OptionSpec("--movies", ["FILE"], help: "Movies file with titles and genres (optional)."),
     OptionSpec(
       "--split-files", ["BASE", "META", "TEST"],
-      help: "Use three CSV files (userId,movieId,rating[,timestamp]) as the base-train, "
-        + "meta-train and test split, as given."),
+      help: "Use three rating files (CSV userId,movieId,rating[,timestamp], or the layouts "
+        + "--ratings reads) as the base-train, meta-train and test split, as given."),
     OptionSpec(
       "--data-url", ["URL"],
       help: "Where to download the dataset archive when the data directory is missing "
         + "(http, https or file URL; default: the official ml-latest-small.zip)."),
+    OptionSpec(
+      "--data-sha256", ["HEX"],
+      help: "SHA-256 that the archive from --data-url must have (64 hex digits); the "
+        + "official archive's is built in."),
     OptionSpec("--tags", ["FILE"], help: "Tags CSV file for the content model (optional)."),
     OptionSpec(
       "--folds-dir", ["DIR"],
@@ -67,7 +75,8 @@ public enum PrecomputeCommand {
       "--mf-init-std", ["SD"],
       help: "Standard deviation of the initial factors (default 0.1)."),
     OptionSpec(
-      "--report-dir", ["DIR"], help: "Directory for report.json (default: artifacts)."),
+      "--report-dir", ["DIR"],
+      help: "Directory for report.json, report.html and the charts (default: artifacts)."),
     OptionSpec(
       "--out", ["PATH"],
       help: "Feature store to write (default: artifacts/feature-store.sqlite)."),
@@ -91,6 +100,8 @@ public enum PrecomputeCommand {
     public var source: DataSource = .directory("data/ml-latest-small")
     public var isDefaultSource = true
     public var dataURL: String?
+    /// Lowercase hex digest that the downloaded archive must have.
+    public var dataSHA256: String?
     public var seed: UInt64 = 42
     public var testFraction = 0.2
     public var metaFraction = 0.2
@@ -172,6 +183,14 @@ public enum PrecomputeCommand {
       throw UsageError("--movies needs --ratings or --split-files")
     }
     settings.dataURL = options.string("--data-url")
+    if let digest = options.string("--data-sha256") {
+      guard settings.dataURL != nil else { throw UsageError("--data-sha256 needs --data-url") }
+      guard let valid = try? DatasetFetcher.expectedHash(for: "", explicitHash: digest) else {
+        throw UsageError(
+          "invalid value '\(digest)' for --data-sha256: expected 64 hexadecimal digits")
+      }
+      settings.dataSHA256 = valid
+    }
     settings.tagsPath = options.string("--tags")
     if let directory = options.string("--folds-dir") {
       if !sources.isEmpty {

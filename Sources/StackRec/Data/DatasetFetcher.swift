@@ -64,7 +64,9 @@ public enum DatasetFetcher {
       }
       logger.debug("SHA-256 verified", ["sha256": actual])
     } else {
-      logger.warning("no SHA-256 given, so the download is not verified", ["sha256": actual])
+      logger.warning(
+        "no SHA-256 given, so the download is not verified; pass --data-sha256 to verify it",
+        ["sha256": actual])
     }
 
     try unpack(bytes, url: url, directory: directory, logger: logger)

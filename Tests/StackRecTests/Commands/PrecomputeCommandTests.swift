@@ -53,6 +53,20 @@ import Testing
     #expect(!settings.showHelp)
   }
 
+  @Test func dataSHA256IsCheckedAndLowercased() throws {
+    let digest = String(repeating: "aB", count: 32)
+    let settings = try PrecomputeCommand.parse([
+      "--data", "d/ml", "--data-url", "file:///tmp/ml.zip", "--data-sha256", digest,
+    ])
+    #expect(settings.dataSHA256 == digest.lowercased())
+    #expect(try PrecomputeCommand.parse([]).dataSHA256 == nil)
+    #expect(
+      try Self.usageError(["--data-url", "file:///x.zip", "--data-sha256", "abc"])
+        == "invalid value 'abc' for --data-sha256: expected 64 hexadecimal digits")
+    #expect(
+      try Self.usageError(["--data-sha256", digest]) == "--data-sha256 needs --data-url")
+  }
+
   @Test func seedAlsoSeedsMatrixFactorization() throws {
     let settings = try PrecomputeCommand.parse(["--seed", "1234"])
     #expect(settings.models.mf.seed == 1234)
