@@ -12,10 +12,15 @@ model, the peak resident memory, and each model's scoring rate in pairs per
 second, measured on a sample and used to estimate the time to score every
 (user, movie) pair for a feature store.
 
-Usage: python3 reference_notebook.py DATA_DIR [--sample-pairs N]
+With --write-split DIR it also writes the split it draws to DIR as
+base_train.csv, meta_train.csv and test.csv (userId,movieId,rating,timestamp,
+rows in shuffled order), which stackrec-precompute reads with --split-files.
+
+Usage: python3 reference_notebook.py DATA_DIR [--sample-pairs N] [--write-split DIR]
 """
 
 import json
+import os
 import resource
 import sys
 import time
@@ -40,6 +45,11 @@ def main():
     train_full, test = train_test_split(ratings, test_size=0.2, random_state=42)
     base, meta = train_test_split(train_full, test_size=0.2, random_state=42)
     timings["load_and_split"] = time.perf_counter() - step
+    if "--write-split" in sys.argv:
+        split_dir = sys.argv[sys.argv.index("--write-split") + 1]
+        os.makedirs(split_dir, exist_ok=True)
+        for name, part in [("base_train", base), ("meta_train", meta), ("test", test)]:
+            part.to_csv(f"{split_dir}/{name}.csv", index=False)
 
     # Bias model: plain mean deviations.
     step = time.perf_counter()
