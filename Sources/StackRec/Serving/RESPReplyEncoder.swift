@@ -105,16 +105,16 @@ extension ResponseWriter {
   mutating func appendArrayHeader(count: Int) {
     append(byte: UInt8(ascii: "*"))
     append(integer: count)
-    append("\r\n")
+    appendCRLF()
   }
 
   /// Appends `text` as a bulk string: `$`, its length in bytes, CRLF, the bytes, CRLF.
   mutating func appendBulk(_ text: String) {
     append(byte: UInt8(ascii: "$"))
     append(integer: text.utf8.count)
-    append("\r\n")
+    appendCRLF()
     append(text)
-    append("\r\n")
+    appendCRLF()
   }
 
   /// Appends a decimal as `append(decimal:decimals:)` writes it, as a bulk string.
@@ -122,9 +122,9 @@ extension ResponseWriter {
     let parts = DecimalParts(value, decimals: decimals)
     append(byte: UInt8(ascii: "$"))
     append(integer: parts.count)
-    append("\r\n")
+    appendCRLF()
     append(parts)
-    append("\r\n")
+    appendCRLF()
   }
 
   /// Appends a non-negative integer in decimal as a bulk string.
@@ -138,9 +138,9 @@ extension ResponseWriter {
     }
     append(byte: UInt8(ascii: "$"))
     append(integer: digits)
-    append("\r\n")
+    appendCRLF()
     append(integer: value)
-    append("\r\n")
+    appendCRLF()
   }
 
   /// Appends a simple string or an error, `prefix` then `text` then CRLF, with control
@@ -150,6 +150,6 @@ extension ResponseWriter {
     for byte in text.utf8 {
       append(byte: byte < 0x20 || byte == 0x7F ? UInt8(ascii: " ") : byte)
     }
-    append("\r\n")
+    appendCRLF()
   }
 }

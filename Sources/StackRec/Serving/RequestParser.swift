@@ -202,13 +202,18 @@ public struct RequestParser: Sendable {
   private func matches(_ buffer: UnsafeRawBufferPointer, _ word: Range<Int>, _ name: String)
     -> Bool
   {
-    guard word.count == name.utf8.count else { return false }
-    for (offset, expected) in name.utf8.enumerated() {
-      let byte = buffer[word.lowerBound + offset]
-      let upper = byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte
-      if upper != expected { return false }
+    // withUTF8 reads the name's bytes in place; iterating `utf8` would take the generic
+    // sequence path on every request.
+    var name = name
+    return name.withUTF8 { expected in
+      guard word.count == expected.count else { return false }
+      for offset in 0..<expected.count {
+        let byte = buffer[word.lowerBound + offset]
+        let upper = byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte
+        if upper != expected[offset] { return false }
+      }
+      return true
     }
-    return true
   }
 
   private func id(_ buffer: UnsafeRawBufferPointer, _ word: Range<Int>) throws(RequestError)

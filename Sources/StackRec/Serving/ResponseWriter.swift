@@ -14,7 +14,16 @@ struct ResponseWriter {
   }
 
   mutating func append(_ text: String) {
-    bytes.append(contentsOf: text.utf8)
+    // withUTF8 copies the contiguous bytes at once; appending the UTF8View goes through
+    // the generic sequence path, a few hundred instructions even for "\r\n".
+    var text = text
+    text.withUTF8 { bytes.append(contentsOf: $0) }
+  }
+
+  @inline(__always)
+  mutating func appendCRLF() {
+    bytes.append(0x0D)
+    bytes.append(0x0A)
   }
 
   @inline(__always)
