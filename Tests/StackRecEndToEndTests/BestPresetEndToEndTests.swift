@@ -2,9 +2,9 @@ import Foundation
 import Testing
 
 /// Runs the built precompute with `--preset best` on the real MovieLens data and checks its
-/// ensemble against fixed accuracy goals. Surprise 1.1.5's best 5-fold out-of-fold stack scores
-/// 0.8488 on the reference split, and its best single model 0.9204 over ml-100k's folds;
-/// the goals keep stackrec clearly ahead of both.
+/// ensemble against fixed accuracy goals. Surprise 1.1.5's best 5-fold out-of-fold stack
+/// scores 0.8488 on the reference split, and its best single model 0.9204 over ml-100k's
+/// folds. The goals keep stackrec clearly ahead of both.
 @Suite(
   .enabled(
     if: ProcessInfo.processInfo.environment["STACKREC_DATA_DIR"] != nil,

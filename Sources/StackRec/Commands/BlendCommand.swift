@@ -215,7 +215,8 @@ public enum BlendCommand {
     }
     if limit.rlim_cur < rlim_t(connections + 16) {
       logger.warning(
-        "the open-file limit is below --max-connections; raise it (ulimit -n) or lower "
+        "the open-file limit is below --max-connections; raise the hard limit (ulimit -Hn, "
+          + "or LimitNOFILE= under systemd) or lower "
           + "--max-connections, or clients past the limit will wait without an error",
         ["open_file_limit": Int(limit.rlim_cur), "max_connections": connections])
     }

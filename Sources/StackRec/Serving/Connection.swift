@@ -106,7 +106,7 @@ final class Connection {
   /// output reaches `outputLimit`, or when the handler requests a close.
   ///
   /// Records in `partialRequestSince` when the handler began waiting for the rest of a
-  /// request; any consumed input restarts that wait.
+  /// request. Any consumed input restarts that wait.
   func processInput(outputLimit: Int, now: ContinuousClock.Instant) -> ProcessingResult {
     guard inputState == .open || inputState == .peerFinished else {
       partialRequestSince = nil

@@ -55,8 +55,8 @@ extension ConnectionHandler {
   }
 }
 
-/// The message for a request still incomplete after `timeout`, in whole seconds when the
-/// timeout is whole.
+/// Returns the message for a request still incomplete after `timeout`, which it gives in
+/// whole seconds when the timeout is whole.
 func incompleteRequestMessage(after timeout: Duration) -> String {
   let (seconds, attoseconds) = timeout.components
   let text =

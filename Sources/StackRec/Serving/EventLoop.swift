@@ -410,8 +410,8 @@ final class EventLoop {
     }
   }
 
-  /// Closes connections idle for `idleTimeout`, and answers and closes those that held an
-  /// incomplete request for `requestTimeout`.
+  /// Closes connections idle for `idleTimeout`. Sends the handler's timeout reply to those
+  /// that held an incomplete request for `requestTimeout`, then closes them.
   private func closeIdleConnections(now: ContinuousClock.Instant) {
     var next: ContinuousClock.Instant?
     for connection in Array(connections.values) {
